@@ -1,0 +1,52 @@
+# Floorbook: `make run` serves the demo plant, `make test` runs the whole suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PORT ?= 8000
+# WeasyPrint's libraries and fonts (PDFs); chromium only for the end-to-end tests.
+RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+TEST_DEBS := $(RUN_DEBS) chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test setup migrate demo bench clean debs-run debs-test
+
+$(VENV)/.installed: requirements.txt
+	@$(PY) -m venv --help >/dev/null 2>&1 && $(PY) -c 'import ensurepip' 2>/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+debs-run:
+	@./scripts/ensure-debs.sh $(RUN_DEBS)
+
+debs-test:
+	@./scripts/ensure-debs.sh $(TEST_DEBS)
+
+setup: debs-run $(VENV)/.installed
+
+migrate: setup
+	FLOORBOOK_ENV=development $(FLASK) db upgrade
+
+demo: migrate
+	FLOORBOOK_ENV=development $(FLASK) demo
+
+run: demo
+	@echo
+	@echo "  Floorbook is starting on http://localhost:$(PORT)/"
+	@echo "  Demo logins (password):  operator1 / operator1-demo   inspector1 / inspector1-demo"
+	@echo "                           supervisor1 / supervisor1-demo   auditor1 / auditor1-demo   admin / admin-demo"
+	@echo "  Badge sign-in on a registered tablet: badge 1001 PIN 1234 (operator1), badge 1002 PIN 2345 (operator2)"
+	@echo "  Register a tablet: sign in as admin or supervisor1, open Tablets, 'Register this tablet'."
+	@echo
+	FLOORBOOK_ENV=development PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: debs-test $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	@set -e; for f in $(filter-out bench/common.py,$(wildcard bench/*.py)); do echo "== $$f"; $(BIN)/python $$f; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache

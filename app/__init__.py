@@ -1,0 +1,58 @@
+"""Floorbook: the application factory (it only wires)."""
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import CONFIGS, ROOT, Config
+
+
+def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
+    """Build the app: config, extensions, blueprints, error handlers, CLI."""
+    if config_class is None:
+        config_class = CONFIGS[os.environ.get("FLOORBOOK_ENV", "production")]
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=overrides.get("INSTANCE_PATH", config_class.INSTANCE_PATH),
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set: export SECRET_KEY=<a long random string>")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from app.errors import register_error_handlers
+    from app.security import register_security
+    from app.cli import register_cli
+    from app.templating import register_template_helpers
+
+    register_error_handlers(app)
+    register_security(app)
+    register_cli(app)
+    register_template_helpers(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.database import configure_engine
+    from app.extensions import csrf, db, htmx, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app import admin, auth, floor, health, records, review
+
+    for module in (auth, floor, review, records, admin, health):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,6 @@
+"""Administration: registered tablets and users."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from app.admin import views  # noqa: E402,F401

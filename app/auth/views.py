@@ -1,0 +1,104 @@
+"""Sign-in views: password for everyone, badge + PIN for operators on a registered tablet."""
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth import bp
+from app.auth.schemas import BadgeLoginSchema, PasswordChangeSchema, PasswordLoginSchema
+from app.errors import DomainError
+from app.extensions import db
+from app.inputs import load_form
+from app.security import current_actor, safe_next
+from app.services import audit, auth as auth_service
+from app.services.audit import Actor
+
+
+def _limits() -> tuple[int, int]:
+    return current_app.config["LOCKOUT_THRESHOLD"], current_app.config["LOCKOUT_MINUTES"]
+
+
+def _start_session(user, method: str):
+    session.clear()
+    login_user(user)
+    session["tablet"] = g.device is not None
+    audit.record(Actor(user.id, g.device.id if g.device else None), "auth.login", "user", user.id,
+                 after={"method": method})
+    db.session.commit()
+    return redirect(safe_next(request.form.get("next"), url_for("floor.home")))
+
+
+def _login_page(template: str, error: DomainError | None = None):
+    status = error.status if error else 200
+    return render_template(template, error=error, next=request.args.get("next") or request.form.get("next"),
+                           reason=request.args.get("reason")), status
+
+
+@bp.get("/login")
+def login():
+    """The password sign-in page (badge + PIN is offered on registered tablets)."""
+    return _login_page("auth/login.html")
+
+
+@bp.post("/login")
+def login_post():
+    """Check username and password."""
+    try:
+        data = load_form(PasswordLoginSchema())
+        user = auth_service.authenticate_password(data["username"], data["password"], *_limits(), g.device)
+    except DomainError as error:
+        return _login_page("auth/login.html", error)
+    return _start_session(user, "password")
+
+
+@bp.get("/login/badge")
+def badge_login():
+    """Badge + PIN sign-in page; only a registered tablet may use it."""
+    if g.device is None:
+        return _login_page("auth/badge.html", auth_service.AuthError(
+            "This tablet is not registered for badge sign-in. Sign in with a password, or ask a supervisor to register it.",
+            status=403))
+    return _login_page("auth/badge.html")
+
+
+@bp.post("/login/badge")
+def badge_login_post():
+    """Check badge and PIN on a registered device."""
+    try:
+        data = load_form(BadgeLoginSchema())
+        user = auth_service.authenticate_badge(data["badge"], data["pin"], g.device, *_limits())
+    except DomainError as error:
+        return _login_page("auth/badge.html", error)
+    return _start_session(user, "badge_pin")
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out, ending every session of this user server-side."""
+    auth_service.end_all_sessions(current_user)
+    audit.record(current_actor(), "auth.logout", "user", current_user.id)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.badge_login" if g.device else "auth.login"))
+
+
+@bp.get("/account/password")
+@login_required
+def password_form():
+    """The change-password page."""
+    return render_template("auth/password.html", error=None)
+
+
+@bp.post("/account/password")
+@login_required
+def password_change():
+    """Change the password; every session (this one included) ends."""
+    try:
+        data = load_form(PasswordChangeSchema())
+        auth_service.change_password(current_user, data["current_password"], data["new_password"], current_actor())
+    except DomainError as error:
+        return render_template("auth/password.html", error=error), error.status
+    logout_user()
+    session.clear()
+    flash("Password changed. Sign in with the new password.")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,55 @@
+"""Configuration classes: environment variables with safe single-machine defaults."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    """Production defaults for one machine: SQLite in instance/, secrets from the environment."""
+
+    INSTANCE_PATH = os.environ.get("FLOORBOOK_INSTANCE", str(ROOT / "instance"))
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # create_app refuses to start without one outside dev/test
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{Path(INSTANCE_PATH) / 'floorbook.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    FORMS_DIR = os.environ.get("FLOORBOOK_FORMS_DIR", str(ROOT / "forms"))
+    SITE_TZ = os.environ.get("FLOORBOOK_SITE_TZ", "America/Chicago")
+    IDLE_TIMEOUT_MINUTES = _int("FLOORBOOK_IDLE_TIMEOUT_MINUTES", 15)
+    LOCKOUT_THRESHOLD = _int("FLOORBOOK_LOCKOUT_THRESHOLD", 5)
+    LOCKOUT_MINUTES = _int("FLOORBOOK_LOCKOUT_MINUTES", 15)
+    PHOTO_MAX_BYTES = _int("FLOORBOOK_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+    MAX_CONTENT_LENGTH = PHOTO_MAX_BYTES + 1024 * 1024
+    DEVICE_COOKIE = "fb_device"
+    DEVICE_COOKIE_DAYS = 3650
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("FLOORBOOK_SECURE_COOKIES", "0") == "1"
+    WTF_CSRF_TIME_LIMIT = None  # a tablet form may stay open all shift; the token is bound to the session
+    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    # argon2id (RFC 9106 second recommended option: t=3, m=64 MiB, p=4).
+    PASSWORD_HASH_PARAMS = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
+
+
+class DevelopmentConfig(Config):
+    """`make run` on a workstation: a fixed dev secret if none is given."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+
+
+class TestingConfig(Config):
+    """pytest: the database URL comes from the fixture; CSRF stays on (tests send the token)."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    # Cheap hashes keep the suite fast; production strength is set in Config.
+    PASSWORD_HASH_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+
+CONFIGS = {"production": Config, "development": DevelopmentConfig, "testing": TestingConfig}

@@ -1,0 +1,26 @@
+"""Input schemas for the floor."""
+from marshmallow import fields
+
+from app.inputs import StrictSchema
+
+
+class StartSchema(StrictSchema):
+    """Start a submission with the browser's UUID."""
+
+    id = fields.String(required=True)
+    form_version_id = fields.Integer(required=True)
+    station_id = fields.Integer(required=True)
+
+
+class StationSchema(StrictSchema):
+    """Choose the station this tablet works at."""
+
+    station_id = fields.Integer(required=True)
+
+
+class ExplainSchema(StrictSchema):
+    """Why an answer failed and what was done."""
+
+    reason = fields.String(load_default="")
+    action = fields.String(load_default="")
+    device_time = fields.String(load_default=None)

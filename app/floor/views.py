@@ -1,0 +1,157 @@
+"""Floor views: parse, call one service, render."""
+from pathlib import Path
+
+from flask import current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask_login import current_user
+
+from app.errors import DomainError
+from app.floor import FILL_ROLES, bp
+from app.floor.context import all_areas, current_station, fill_context, get_submission
+from app.floor.schemas import ExplainSchema, StartSchema, StationSchema
+from app.htmx import hx_redirect, is_htmx
+from app.inputs import load_form
+from app.security import current_actor, roles_required
+from app.services import attachments, catalogue, records, submissions
+
+
+@bp.get("/")
+def index():
+    """Send each person to where their work is."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    if current_user.has_role(*FILL_ROLES):
+        return redirect(url_for("floor.home"))
+    return redirect(url_for("admin.devices" if current_user.has_role("admin") else "auth.password_form"))
+
+
+@bp.get("/floor")
+@roles_required(*FILL_ROLES)
+def home():
+    """Station home: the forms that apply here and the drafts in progress."""
+    station = current_station()
+    if station is None:
+        return redirect(url_for("floor.stations"))
+    return render_template("floor/home.html", station=station, forms=catalogue.forms_for_station(station),
+                           drafts=submissions.drafts_at(station))
+
+
+@bp.get("/floor/stations")
+@roles_required(*FILL_ROLES)
+def stations():
+    """Pick the station to work at."""
+    return render_template("floor/stations.html", areas=all_areas(), station=current_station())
+
+
+@bp.post("/floor/station")
+@roles_required(*FILL_ROLES)
+def choose_station():
+    """Remember the chosen station for this session."""
+    data = load_form(StationSchema())
+    if not any(s.id == data["station_id"] for a in all_areas() for line in a.lines for s in line.stations):
+        raise DomainError("Unknown station.", {"station_id": ["Choose a station from the list."]})
+    session["station_id"] = data["station_id"]
+    return redirect(url_for("floor.home"))
+
+
+@bp.post("/floor/submissions")
+@roles_required(*FILL_ROLES)
+def start():
+    """Start (or, posted again, reopen) a submission with the tablet's UUID."""
+    data = load_form(StartSchema())
+    submission = submissions.start_submission(data["id"], data["form_version_id"], data["station_id"], current_actor())
+    return redirect(url_for("floor.fill", submission_id=submission.id), code=303)
+
+
+@bp.get("/floor/submissions/<submission_id>")
+@roles_required(*FILL_ROLES, "auditor")
+def fill(submission_id: str):
+    """The fill page of a draft, or the read-only record once submitted."""
+    submission = get_submission(submission_id)
+    if submission.status != "draft":
+        return redirect(url_for("records.record", record_id=submission.id))
+    return render_template("floor/fill.html", **fill_context(submission), missing=None)
+
+
+@bp.post("/floor/submissions/<submission_id>/items/<item_name>")
+@roles_required(*FILL_ROLES)
+def save_answer(submission_id: str, item_name: str):
+    """Save one answer; answer with the item, its dependents and the progress bar."""
+    submission = get_submission(submission_id)
+    return _saving(submission, item_name, lambda: submissions.save_answer(
+        submission, item_name, request.form.to_dict(flat=False), current_actor()))
+
+
+@bp.post("/floor/submissions/<submission_id>/items/<item_name>/explain")
+@roles_required(*FILL_ROLES)
+def explain(submission_id: str, item_name: str):
+    """Save why an answer failed and what was done."""
+    submission = get_submission(submission_id)
+    data = load_form(ExplainSchema())
+    submissions.explain(submission, item_name, data["reason"], data["action"], current_actor())
+    return _item_response(submission, item_name, [])
+
+
+@bp.post("/floor/submissions/<submission_id>/items/<item_name>/photo")
+@roles_required(*FILL_ROLES)
+def add_photo(submission_id: str, item_name: str):
+    """Store a photo taken with the tablet camera and attach it to the item."""
+    submission = get_submission(submission_id)
+    submissions.require_draft(submission)
+    upload = request.files.get("photo")
+
+    def store():
+        photo = attachments.store_photo(upload.read() if upload else b"", current_app.config["PHOTO_MAX_BYTES"],
+                                        Path(current_app.instance_path), current_user.id)
+        return submissions.add_photo(submission, item_name, photo.sha256, current_actor())
+    return _saving(submission, item_name, store)
+
+
+@bp.post("/floor/submissions/<submission_id>/submit")
+@roles_required(*FILL_ROLES)
+def submit(submission_id: str):
+    """Freeze the record, or list what is still missing."""
+    submission = get_submission(submission_id)
+    submissions.require_draft(submission)
+    missing = records.missing(submission)
+    if missing:
+        context = fill_context(submission) | {"missing": missing}
+        template = "floor/_missing.html" if is_htmx() else "floor/fill.html"
+        return render_template(template, **context), 422
+    version = records.submit(submission, current_actor())
+    flash(f"✓ Submitted as record version {version.version}. Answers can no longer change.")
+    target = url_for("records.record", record_id=submission.id)
+    return hx_redirect(target) if is_htmx() else redirect(target, code=303)
+
+
+@bp.get("/floor/photos/<sha256>.jpg")
+@roles_required(*FILL_ROLES, "auditor", "admin")
+def photo(sha256: str):
+    """The EXIF-free display derivative of a stored photo."""
+    found = attachments.find(sha256)
+    if found is None:
+        raise DomainError("No such photo.", status=404)
+    return send_file(attachments.derivative_path(Path(current_app.instance_path), found), mimetype="image/jpeg",
+                     max_age=0, etag=found.derivative_sha256)
+
+
+def _saving(submission, item_name: str, save):
+    """Run a save; a refused value (422, 413) comes back inside the item, which stays usable."""
+    try:
+        result = save()
+    except DomainError as error:
+        if error.status not in (413, 422):
+            raise
+        reasons = " ".join(r for rs in error.errors.values() for r in (rs if isinstance(rs, list) else [rs]))
+        return _item_response(submission, item_name, [], error=reasons or error.message, status=error.status)
+    return _item_response(submission, item_name, result.dependents)
+
+
+def _item_response(submission, item_name: str, dependents: list[str], error: str | None = None, status: int = 200):
+    if not is_htmx():  # plain form post: back to the page, at the item
+        if error:
+            flash(error)
+        return redirect(url_for("floor.fill", submission_id=submission.id, _anchor=f"item-{item_name}"), code=303)
+    context = fill_context(submission)
+    html = render_template("floor/_save_response.html", **context, item_name=item_name,
+                           dependents=dependents, item_error=error)
+    return html, status

@@ -1,0 +1,67 @@
+"""Users, registered devices and login throttling."""
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.plant import Station
+from app.models.types import UTCDateTime, utcnow
+
+ROLES = ("operator", "inspector", "supervisor", "auditor", "admin")
+
+
+class User(UserMixin, db.Model):
+    """A person; roles are a space-separated set of ROLES."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    printed_name: Mapped[str] = mapped_column(String(120))
+    roles: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    badge_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        """The roles as a set."""
+        return frozenset(self.roles.split())
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the user holds any of roles."""
+        return bool(self.role_set.intersection(roles))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        # The generation makes every older session cookie stale when it is bumped.
+        return f"{self.id}:{self.session_generation}"
+
+
+class Device(db.Model):
+    """A registered shared tablet, recognised by a long-lived cookie whose sha256 is stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    home_station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"))
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    home_station: Mapped[Station | None] = relationship()
+    registered_by: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed attempts per identifier ('user:NAME', 'badge:ID'); held in the database for all workers."""
+
+    identifier: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

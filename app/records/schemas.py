@@ -1,0 +1,60 @@
+"""Input schemas for the records pages: the search filters of the query string."""
+from typing import Mapping
+
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from app.errors import DomainError
+from app.inputs import StrictSchema
+from app.services.search import PER_PAGE, PER_PAGE_MAX, PER_PAGE_MIN, STATUSES, RecordQuery
+
+_DATE = {"invalid": "Enter a date as YYYY-MM-DD.", "format": "Enter a date as YYYY-MM-DD."}
+_CHOICE = {"invalid": "Choose one from the list."}
+
+
+def _username(label: str) -> fields.String:
+    return fields.String(load_default=None, validate=validate.Length(max=64, error=f"{label} is a username of at most 64 characters."))
+
+
+class RecordQuerySchema(StrictSchema):
+    """Filters of GET /records (and its exports); an empty field means "not given". Loads a RecordQuery."""
+
+    date_from = fields.Date(load_default=None, error_messages=_DATE)
+    date_to = fields.Date(load_default=None, error_messages=_DATE)
+    line = fields.Integer(load_default=None, error_messages=_CHOICE)
+    station = fields.Integer(load_default=None, error_messages=_CHOICE)
+    form = fields.String(load_default=None, validate=validate.Length(max=80, error="Choose a form from the list."))
+    status = fields.String(load_default="all", validate=validate.OneOf(
+        STATUSES, error="Status is one of: all, submitted (awaiting signature), signed."))
+    performer = _username("Performed by")
+    signer = _username("Signed by")
+    out_of_spec = fields.Boolean(load_default=False, error_messages={"invalid": "Out of spec is true or false."})
+    q = fields.String(load_default=None, validate=validate.Length(max=200, error="Search text is at most 200 characters."))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000, error="The page is a number from 1."),
+                          error_messages={"invalid": "The page is a number from 1."})
+    per_page = fields.Integer(load_default=PER_PAGE, validate=validate.Range(
+        min=PER_PAGE_MIN, max=PER_PAGE_MAX, error=f"Show {PER_PAGE_MIN} to {PER_PAGE_MAX} records per page."),
+        error_messages={"invalid": f"Show {PER_PAGE_MIN} to {PER_PAGE_MAX} records per page."})
+
+    @pre_load
+    def _drop_empty(self, data: Mapping, **_kwargs) -> dict:
+        """Forms send every field; a blank one is a filter not set."""
+        return {key: value.strip() if isinstance(value, str) else value
+                for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
+
+    @validates_schema(skip_on_field_errors=False)
+    def _dates_in_order(self, data: dict, **_kwargs) -> None:
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("The end date is before the start date: choose a “to” date on or after "
+                                  f"{data['date_from'].isoformat()}.", "date_to")
+
+    @post_load
+    def _to_query(self, data: dict, **_kwargs) -> RecordQuery:
+        return RecordQuery(**data)
+
+
+def load_query(args: Mapping) -> RecordQuery:
+    """Load the filters of a query string (request.args), or raise a 422 DomainError naming each field."""
+    try:
+        return RecordQuerySchema().load(args)
+    except ValidationError as error:
+        raise DomainError("Some filters need attention.", error.messages_dict) from error

@@ -1,0 +1,57 @@
+"""Search views: find records, export them as a ZIP of PDFs with an index, or as a CSV of answers."""
+from flask import Response, request, stream_with_context
+from flask_login import current_user
+
+from app.errors import DomainError
+from app.htmx import render_page_or_partial
+from app.models.types import utcnow
+from app.records import SEARCH_ROLES, bp
+from app.records.schemas import load_query
+from app.security import roles_required
+from app.services import exports, pdf as pdf_service, search
+
+
+def _query() -> search.RecordQuery:
+    return load_query(request.args.to_dict())
+
+
+@bp.get("/records", endpoint="search")
+@roles_required(*SEARCH_ROLES)
+def search_page():
+    """Search records by date, line, station, form, status, people, out-of-spec and text."""
+    try:
+        query, errors, status = _query(), {}, 200
+    except DomainError as error:
+        query, errors, status = None, error.errors, error.status
+    return render_page_or_partial("records/search.html", "records/_results.html", status=status, query=query,
+                                  result=search.search_records(query) if query else None, errors=errors,
+                                  **search.filter_options())
+
+
+def _attachment(name: str, body, mimetype: str) -> Response:
+    response = Response(stream_with_context(body), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/records/export.zip")
+@roles_required(*SEARCH_ROLES)
+def export_zip():
+    """A streamed ZIP of the current version's PDF of every matching record, plus index.csv."""
+    query, who, base = _query(), current_user.printed_name, request.host_url.rstrip("/")
+
+    def provider(version) -> bytes:
+        return pdf_service.pdf_for(version, generated_by=who, base_url=base).read_bytes()
+    stamp = utcnow().strftime("%Y%m%dT%H%MZ")
+    return _attachment(f"floorbook-records-{stamp}.zip", exports.zip_stream(search.iter_matching(query), provider),
+                       "application/zip")
+
+
+@bp.get("/records/answers.csv")
+@roles_required(*SEARCH_ROLES)
+def answers_csv():
+    """One CSV row per answer of every matching record, with limits and verdicts."""
+    stamp = utcnow().strftime("%Y%m%dT%H%MZ")
+    return _attachment(f"floorbook-answers-{stamp}.csv", exports.answers_csv(search.iter_matching(_query())),
+                       "text/csv; charset=utf-8")

@@ -1,0 +1,99 @@
+"""Record views: the record page, its PDFs, corrections, and the public verify page."""
+from flask import Response, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import User
+from app.records import CORRECT_ROLES, READ_ROLES, bp
+from app.records.context import get_record, get_version, record_context
+from app.security import current_actor, roles_required
+from app.services import corrections, pdf as pdf_service, submissions, verify as verify_service
+
+
+@bp.app_template_global()
+def user_name(user_id: int | None) -> str:
+    """A user's printed name for the audit trail ('system' for none)."""
+    user = db.session.get(User, user_id) if user_id else None
+    return user.printed_name if user else "system"
+
+
+@bp.get("/records/<record_id>")
+@roles_required(*READ_ROLES)
+def record(record_id: str):
+    """The record: current version, signatures, versions and audit trail."""
+    submission = get_record(record_id)
+    return render_template("records/record.html", **record_context(submission),
+                           can_correct=current_user.has_role(*CORRECT_ROLES))
+
+
+@bp.get("/records/<record_id>.pdf")
+@roles_required(*READ_ROLES)
+def record_pdf(record_id: str):
+    """The PDF of the current version."""
+    submission = get_record(record_id)
+    return _pdf_response(submission, submission.versions[-1])
+
+
+@bp.get("/records/<record_id>/v<int:number>.pdf")
+@roles_required(*READ_ROLES)
+def version_pdf(record_id: str, number: int):
+    """The PDF of one version."""
+    submission = get_record(record_id)
+    return _pdf_response(submission, get_version(submission, number))
+
+
+def _pdf_response(submission, version) -> Response:
+    stored = pdf_service.pdf_for(version, generated_by=current_user.printed_name, base_url=request.host_url.rstrip("/"))
+    name = f"{submission.id}-v{version.version}.pdf"
+    if stored.path is not None:
+        response = send_file(stored.path, mimetype="application/pdf", download_name=name, etag=stored.sha256)
+    else:
+        response = Response(stored.data, mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/records/<record_id>/correct/<item_name>")
+@roles_required(*CORRECT_ROLES)
+def correct_form(record_id: str, item_name: str):
+    """One item of the current version with its value editable, and the reason to give."""
+    submission = get_record(record_id)
+    return render_template("records/correct.html", **record_context(submission),
+                           item=submissions.find_item(submission, item_name), error=None)
+
+
+@bp.post("/records/<record_id>/correct/<item_name>")
+@roles_required(*CORRECT_ROLES)
+def correct(record_id: str, item_name: str):
+    """Apply a correction as a new version; the record goes back for signing."""
+    submission = get_record(record_id)
+    form = request.form.to_dict(flat=False)
+    try:
+        version = corrections.correct_record(submission, item_name, form, request.form.get("reason", ""),
+                                             current_user, current_actor())
+    except DomainError as error:
+        db.session.rollback()
+        return render_template("records/correct.html", **record_context(submission),
+                               item=submissions.find_item(submission, item_name), error=error), error.status
+    flash(f"Corrected: version {version.version} created; its signatures are needed again.")
+    return redirect(url_for("records.record", record_id=submission.id), code=303)
+
+
+@bp.get("/verify")
+def verify():
+    """Verify a record by hash (?sha256=…), or show the upload form."""
+    digest = (request.args.get("sha256") or "").strip().lower()
+    result = verify_service.verify_sha256(digest) if digest else None
+    return render_template("records/verify.html", result=result, sha256=digest), 200
+
+
+@bp.post("/verify")
+def verify_upload():
+    """Verify an uploaded PDF."""
+    upload = request.files.get("pdf")
+    data = upload.read(current_app.config["MAX_CONTENT_LENGTH"]) if upload else b""
+    if not data:
+        raise DomainError("Choose a PDF file to verify.", {"pdf": ["Required."]})
+    return render_template("records/verify.html", result=verify_service.verify_pdf(data), sha256=""), 200

@@ -1,0 +1,115 @@
+"""Request-level security: user loading, device cookie, roles, idle timeout, headers."""
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from app.extensions import db, login_manager
+from app.htmx import hx_redirect, is_htmx
+from app.models import User
+from app.models.types import utcnow
+from app.services.audit import Actor
+from app.services.devices import device_for_token
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+       "form-action 'self'; object-src 'none'")
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    # The id carries the session generation; a bumped generation ends the session server-side.
+    try:
+        pk, generation = (int(part) for part in user_id.split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, pk)
+    if user is None or not user.active or user.session_generation != generation:
+        return None
+    return user
+
+
+def current_actor() -> Actor:
+    """The signed-in user and this request's registered device."""
+    user_id = current_user.id if current_user.is_authenticated else None
+    device = g.get("device")
+    return Actor(user_id, device.id if device else None)
+
+
+def roles_required(*roles: str) -> Callable:
+    """Allow the view only to signed-in users holding one of roles (401 anonymous, 403 otherwise)."""
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and not current_user.has_role(*roles):
+                abort(403, "Your role does not allow this.")
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site relative paths are followed after sign-in."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def _unauthorized():
+    if request.path.startswith("/api/"):
+        abort(401)
+    target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    return hx_redirect(target) if is_htmx() else redirect(target)
+
+
+def _idle_expired() -> bool:
+    last = session.get("last_seen")
+    if not session.get("tablet") or not last:
+        return False
+    limit = timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
+    return utcnow() - datetime.fromisoformat(last) > limit
+
+
+def _before_request():
+    g.device = device_for_token(request.cookies.get(current_app.config["DEVICE_COOKIE"]))
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    if _idle_expired():
+        logout_user()
+        session.clear()
+        target = url_for("auth.login", reason="idle")
+        return hx_redirect(target) if is_htmx() else redirect(target)
+    session["last_seen"] = utcnow().isoformat()
+    return None
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if current_user.is_authenticated and request.endpoint != "static":
+        # Shared tablets: the next user must not see this user's pages from the cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def register_security(app: Flask) -> None:
+    """Bind the hooks to app."""
+    login_manager.login_view = "auth.login"
+    login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(_before_request)
+    app.after_request(_security_headers)
+
+    @app.context_processor
+    def _inject():
+        return {"current_device": g.get("device"),
+                "idle_timeout_minutes": app.config["IDLE_TIMEOUT_MINUTES"]}

@@ -1,0 +1,1 @@
+"""Services hold the rules; they never touch request, session or flash."""

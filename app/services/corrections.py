@@ -1,0 +1,66 @@
+"""Corrections after submit: a new record version with a reason; earlier versions never change."""
+import copy
+from typing import Mapping
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import RecordVersion, Submission, User
+from app.models.submission import SIGNED, SUBMITTED
+from app.models.types import utcnow
+from app.services import audit, evaluation
+from app.services.audit import Actor
+from app.services.documents import document_values, rejudge
+from app.services.records import add_version
+from app.services.signing import refresh_awaiting
+from app.services.submissions import find_item
+
+NOT_CORRECTABLE = ("instruction", "photo")
+
+
+def correct_record(submission: Submission, item_name: str, form: Mapping[str, list[str]], reason: str,
+                   corrector: User, actor: Actor) -> RecordVersion:
+    """Change one answer of a submitted record as version n+1; signatures on version n become superseded."""
+    if submission.status not in (SUBMITTED, SIGNED):
+        raise DomainError("Only a submitted record can be corrected.", status=409)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why the record is corrected.", {"reason": ["Required for every correction."]})
+    item = find_item(submission, item_name)
+    if item["type"] in NOT_CORRECTABLE:
+        raise DomainError(f"A {item['type']} item cannot be corrected.", status=400)
+    try:
+        value = evaluation.parse_answer(item, form)
+    except evaluation.AnswerError as error:
+        raise DomainError(str(error), {"value": [str(error)]}) from error
+    previous = submission.versions[-1]
+    document = copy.deepcopy(previous.document)
+    values = document_values(document)
+    old = values.get(item_name)
+    if old == value:
+        raise DomainError("The new value is the same as the current one.", {"value": ["Nothing to correct."]})
+    if value is None:
+        values.pop(item_name, None)
+    else:
+        values[item_name] = value
+    rejudge(submission.form_version.definition, document, values)
+    now = utcnow()
+    person = {"username": corrector.username, "printed_name": corrector.printed_name}
+    for entry in document["items"]:
+        if entry["item"] == item_name:
+            entry["answered_by"], entry["answered_at"] = person, now.isoformat()
+    document["version"] = previous.version + 1
+    document["correction"] = {"reason": reason, "by": person, "at": now.isoformat(), "from_version": previous.version,
+                              "changes": [{"item": item_name, "label": item["label"], "old": old, "new": value}]}
+    version = add_version(submission, document, actor, reason=reason)
+    submission.status = SUBMITTED
+    refresh_awaiting(submission)
+    audit.record(actor, "record.corrected", "submission", submission.id, reason=reason,
+                 before={"item": item_name, "value": old, "version": previous.version},
+                 after={"item": item_name, "value": value, "version": version.version, "sha256": version.sha256})
+    db.session.commit()
+    return version
+
+
+def history(submission: Submission) -> list[dict]:
+    """Every correction of the record, oldest first, as frozen in its versions."""
+    return [v.document["correction"] | {"version": v.version} for v in submission.versions if "correction" in v.document]

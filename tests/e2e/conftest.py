@@ -1,0 +1,45 @@
+"""End-to-end fixtures: the app served on loopback from a thread, and Debian's Chromium via Playwright."""
+import threading
+
+import pytest
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from app.extensions import db
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+TABLET = {"viewport": {"width": 1280, "height": 800}, "has_touch": True, "device_scale_factor": 1}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (never a downloaded browser)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served on 127.0.0.1 from a background thread; yields its base URL."""
+    db.session.commit()
+    db.session.remove()  # the server's threads take the database from here on
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    db.session.remove()
+
+
+@pytest.fixture
+def tablet_context(browser):
+    """A new browser context shaped like a 10" landscape tablet with touch."""
+    context = browser.new_context(**TABLET)
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()

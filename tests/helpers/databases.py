@@ -1,0 +1,113 @@
+"""Per-test databases from a migrated template, on SQLite or the PostgreSQL of FLOORBOOK_TEST_DATABASE_URL."""
+import itertools
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.config import ROOT, TestingConfig
+from app.extensions import db as _db
+
+PG_URL = os.environ.get("FLOORBOOK_TEST_DATABASE_URL")
+_counter = itertools.count()
+
+
+def _migrate(url: str, instance: Path) -> None:
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=str(instance))
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        _db.engine.dispose()
+
+
+class SqliteDatabases:
+    """Template file migrated once; each test copies it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.template = root / "template.sqlite3"
+        _migrate(f"sqlite:///{self.template}", root / "instance-template")
+
+    def new(self) -> str:
+        path = self.root / f"test-{next(_counter)}.sqlite3"
+        shutil.copyfile(self.template, path)
+        return f"sqlite:///{path}"
+
+    def drop(self, url: str) -> None:
+        Path(make_url(url).database).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        pass
+
+
+class PostgresDatabases:
+    """Template database migrated once; each test gets CREATE DATABASE … TEMPLATE."""
+
+    def __init__(self, base_url: str):
+        self.base = make_url(base_url)
+        self.prefix = self.base.database
+        self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
+        self.template = f"{self.prefix}_tmpl"
+        self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self._execute(f'CREATE DATABASE "{self.template}"')
+        _migrate(self.base.set(database=self.template).render_as_string(hide_password=False),
+                 Path(os.environ.get("TMPDIR", "/tmp")) / f"{self.prefix}-instance")
+
+    def _execute(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(sql))
+
+    def new(self) -> str:
+        name = f"{self.prefix}_t{os.getpid()}_{next(_counter)}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY')
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    """The session's database factory."""
+    factory = PostgresDatabases(PG_URL) if PG_URL else SqliteDatabases(tmp_path_factory.mktemp("db"))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def database_url(databases):
+    """A fresh, migrated database for one test."""
+    url = databases.new()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The app bound to this test's database, with an app context pushed."""
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, INSTANCE_PATH=str(tmp_path / "instance"))
+    app.jinja_env.undefined = __import__("jinja2").StrictUndefined
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """The Flask-SQLAlchemy handle."""
+    return _db
+
+
+@pytest.fixture
+def dialect(db) -> str:
+    """'sqlite' or 'postgresql'."""
+    return db.engine.dialect.name
