@@ -2,7 +2,7 @@
 import json
 import re
 
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, expect
 from sqlalchemy import select
 
 from app.canonical import sha256_hex
@@ -28,8 +28,13 @@ def tap_choice(page, group: str, choice: str) -> None:
 
 
 def no_horizontal_scroll(page) -> bool:
-    """True when the page is no wider than the viewport."""
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    """True when the page settles no wider than the viewport (fonts and images loaded)."""
+    page.wait_for_load_state("load")
+    try:
+        page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth", timeout=3000)
+    except PlaywrightTimeoutError:
+        return False
+    return True
 
 
 def small_targets(page) -> list[str]:
