@@ -1,5 +1,8 @@
 """Typed models, one module per aggregate; imported here so Alembic sees every table."""
 from app.models.audit import AuditEvent
+from app.models.board import BoardEvent, BoardScreen
+from app.models.deviation import Deviation
+from app.models.downtime import DowntimeEvent
 from app.models.form import FormVersion
 from app.models.plant import Area, Line, Site, Station
 from app.models.signature import RenderedPdf, Signature
@@ -7,6 +10,7 @@ from app.models.submission import Answer, Attachment, RecordVersion, Submission
 from app.models.user import ROLES, Device, LoginThrottle, User
 
 __all__ = [
-    "Answer", "Area", "Attachment", "AuditEvent", "Device", "FormVersion", "Line", "LoginThrottle",
+    "Answer", "Area", "Attachment", "AuditEvent", "BoardEvent", "BoardScreen", "Deviation", "Device",
+    "DowntimeEvent", "FormVersion", "Line", "LoginThrottle",
     "RecordVersion", "RenderedPdf", "ROLES", "Signature", "Site", "Station", "Submission", "User",
 ]

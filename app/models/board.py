@@ -1,0 +1,34 @@
+"""Board screens (kiosk TVs with a secret URL) and the board's change feed."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.plant import Area
+from app.models.types import UTCDateTime, utcnow
+from app.models.user import User
+
+
+class BoardScreen(db.Model):
+    """A named TV: the whole site or one area, reached by /board/<token> with no login; revocable."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    area: Mapped[Area | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class BoardEvent(db.Model):
+    """One change the boards must show, written in the transaction of the change (the replay log)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"))

@@ -1,0 +1,20 @@
+"""The board's change feed: one board_event row per change, written in the change's own transaction.
+
+Streams wake at commit: in this process through the session's after_commit hook (app.board.notifier),
+in other processes and servers through PostgreSQL NOTIFY (sent at commit, dropped on rollback), and
+everywhere through a cheap poll of max(board_event.id) as the safety net.
+"""
+from sqlalchemy import text
+
+from app.extensions import db
+from app.models import BoardEvent
+
+CHANNEL = "floorbook_board"
+
+
+def touch(kind: str, station_id: int | None) -> None:
+    """Record that something a board shows changed (kind e.g. 'answer', 'deviation', 'downtime')."""
+    db.session.add(BoardEvent(kind=kind, station_id=station_id))
+    db.session.info["board_changed"] = True
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
