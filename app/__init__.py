@@ -24,6 +24,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     _init_extensions(app)
+    from app.services.reasons import init_reasons
+
+    init_reasons(app)  # a bad reasons file stops start-up here, naming its lines
     _register_blueprints(app)
 
     from app.errors import register_error_handlers
@@ -52,7 +55,10 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import admin, auth, floor, health, records, review
+    from app import admin, auth, board, deviations, downtime, floor, health, records, review
+    from app.board.notifier import init_notifier
 
-    for module in (auth, floor, review, records, admin, health):
+    init_notifier(app)
+
+    for module in (auth, floor, downtime, deviations, review, records, admin, board, health):
         app.register_blueprint(module.bp)

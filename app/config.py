@@ -19,10 +19,19 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     FORMS_DIR = os.environ.get("FLOORBOOK_FORMS_DIR", str(ROOT / "forms"))
+    REASONS_FILE = os.environ.get("FLOORBOOK_REASONS_FILE", str(ROOT / "app" / "reasons.yaml"))
     SITE_TZ = os.environ.get("FLOORBOOK_SITE_TZ", "America/Chicago")
     IDLE_TIMEOUT_MINUTES = _int("FLOORBOOK_IDLE_TIMEOUT_MINUTES", 15)
     LOCKOUT_THRESHOLD = _int("FLOORBOOK_LOCKOUT_THRESHOLD", 5)
     LOCKOUT_MINUTES = _int("FLOORBOOK_LOCKOUT_MINUTES", 15)
+    OVERDUE_GRACE_MINUTES = _int("FLOORBOOK_OVERDUE_GRACE_MINUTES", 30)  # a due check turns overdue after this
+    # The live board: feed poll (the cross-process path on SQLite, a safety net beside PostgreSQL NOTIFY),
+    # heartbeat and full refresh of each stream, and the TV's watchdog and fallback polling.
+    BOARD_POLL_SECONDS = float(os.environ.get("FLOORBOOK_BOARD_POLL_SECONDS", "0.5"))
+    BOARD_HEARTBEAT_SECONDS = _int("FLOORBOOK_BOARD_HEARTBEAT_SECONDS", 15)
+    BOARD_REFRESH_SECONDS = _int("FLOORBOOK_BOARD_REFRESH_SECONDS", 60)
+    BOARD_WATCHDOG_SECONDS = _int("FLOORBOOK_BOARD_WATCHDOG_SECONDS", 45)
+    BOARD_FALLBACK_POLL_SECONDS = _int("FLOORBOOK_BOARD_FALLBACK_POLL_SECONDS", 10)
     PHOTO_MAX_BYTES = _int("FLOORBOOK_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
     MAX_CONTENT_LENGTH = PHOTO_MAX_BYTES + 1024 * 1024
     DEVICE_COOKIE = "fb_device"

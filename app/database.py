@@ -1,6 +1,9 @@
 """Engine set-up: SQLite pragmas and serialised writes (DESIGN.md §11)."""
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+
+READ_ONLY = "floorbook_read_only"
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -26,8 +29,20 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        # Writers queue on the database lock instead of failing later on lock upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers queue on the database lock instead of failing later on lock upgrade;
+        # a transaction begun by read_only() only reads, so it takes no lock (WAL readers never block).
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def read_only(session: Session | scoped_session) -> None:
+    """Begin the session's next transaction as read-only: on SQLite a plain BEGIN, not IMMEDIATE.
+
+    Call it before the first query of a transaction that never writes (board streams, feed polls).
+    """
+    target = session() if isinstance(session, scoped_session) else session
+    if not target.in_transaction():
+        target.connection(execution_options={READ_ONLY: True})
 
 
 def append_only_ddl(dialect: str, table: str) -> tuple[list[str], list[str]]:

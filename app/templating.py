@@ -1,11 +1,13 @@
 """Template helpers: SRI hashes of vendored files and times in the site's zone."""
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
+
+from app.models.types import utcnow
 
 
 @lru_cache(maxsize=1)
@@ -35,7 +37,31 @@ def _colon_offset(text: str, local: datetime) -> str:
     return text.replace(raw, f"{raw[:3]}:{raw[3:]}")
 
 
+def age(since: datetime | None, now: datetime | None = None) -> str:
+    """How long ago since was: '<1 min', '12 min', '1 h 05 min', '2 d 3 h' (static/js/ages.js says the same)."""
+    if since is None:
+        return ""
+    minutes = max(0, int(((now or utcnow()) - since).total_seconds() // 60))
+    if minutes < 1:
+        return "<1 min"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def iso_utc(value: datetime | None) -> str:
+    """A UTC ISO 8601 timestamp to the second, the form data-since attributes carry."""
+    return "" if value is None else value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def register_template_helpers(app: Flask) -> None:
     """Expose the helpers to Jinja."""
     app.jinja_env.globals["sri"] = sri
+    app.jinja_env.globals["now_utc"] = utcnow
     app.jinja_env.filters["site_time"] = site_time
+    app.jinja_env.filters["age"] = age
+    app.jinja_env.filters["iso_utc"] = iso_utc

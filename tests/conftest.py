@@ -5,7 +5,7 @@ CREATE DATABASE … TEMPLATE on PostgreSQL), so the append-only triggers of the 
 are in force and no test sees another's rows.
 """
 
-pytest_plugins = ["tests.helpers.databases", "tests.helpers.builders", "tests.helpers.records"]
+pytest_plugins = ["tests.helpers.databases", "tests.helpers.builders", "tests.helpers.records", "tests.helpers.server"]
 
 
 def pytest_configure(config):

@@ -36,6 +36,18 @@ MATRIX = [
     ("POST", "/floor/submissions/{draft}/items/guard_photo/photo", "floor.add_photo", FILL, 422, {}, True),
     ("POST", "/floor/submissions/{draft}/submit", "floor.submit", FILL, 422, {}, True),
     ("GET", "/floor/photos/{sha}.jpg", "floor.photo", SIGNED_IN, 404, None, False),
+    ("GET", "/floor/downtime/new?station_id={station}", "downtime.new", FILL, 200, None, False),
+    ("POST", "/floor/downtime", "downtime.start", FILL, 422, {}, False),
+    ("POST", "/floor/downtime/0/stop", "downtime.stop", FILL, 404, {"fix": "x"}, True),
+    ("GET", "/deviations", "deviations.index", READERS, 200, None, False),
+    ("GET", "/deviations/new?station_id={station}", "deviations.new", FILL, 200, None, False),
+    ("POST", "/deviations", "deviations.create", FILL, 422, {}, False),
+    ("GET", "/deviations/0", "deviations.show", SIGNED_IN, 404, None, False),
+    ("POST", "/deviations/0/cause", "deviations.cause", FILL, 404, {"cause": "x"}, False),
+    ("POST", "/deviations/0/acknowledge", "deviations.acknowledge", SIGNERS, 404, {}, False),
+    ("POST", "/deviations/0/decide", "deviations.decide", SIGNERS, 404, {}, False),
+    ("POST", "/deviations/0/resolve", "deviations.resolve", SIGNERS, 404, {}, False),
+    ("POST", "/deviations/0/close", "deviations.close", SIGNERS, 404, {}, False),
     ("GET", "/review", "review.queue", SIGNERS, 200, None, False),
     ("GET", "/review/{record}", "review.review", SIGNERS, 200, None, False),
     ("POST", "/review/{record}/sign", "review.sign", SIGNERS, 422, {}, False),
@@ -64,7 +76,7 @@ def test_route_access(login, client, users, tablet, start_draft, make_record, ro
     """Each role gets the expected status on each route."""
     draft = start_draft(users.operator)
     record = make_record(users.operator) if "{record}" in url else None
-    url = url.format(draft=draft.id, device=tablet[0].id, user=users.operator.id, sha="0" * 64,
+    url = url.format(draft=draft.id, station=draft.station_id, device=tablet[0].id, user=users.operator.id, sha="0" * 64,
                      record=record.id if record else None)
     caller = client if role == "anonymous" else login(getattr(users, role))
     response = caller.get(url) if method == "GET" else caller.post_form(url, data, htmx=htmx)

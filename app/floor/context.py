@@ -5,7 +5,7 @@ from sqlalchemy import select
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Area, Site, Station, Submission
-from app.services import records, submissions
+from app.services import downtime, records, submissions
 
 
 def current_station() -> Station | None:
@@ -42,4 +42,5 @@ def fill_context(submission: Submission) -> dict:
         "values": submissions.answer_values(submission),
         "progress": records.progress(submission),
         "editable": submission.status == "draft",
+        "downtime": downtime.running_at(submission.station),
     }

@@ -23,4 +23,5 @@ class ExplainSchema(StrictSchema):
 
     reason = fields.String(load_default="")
     action = fields.String(load_default="")
+    cause_category = fields.String(load_default=None)
     device_time = fields.String(load_default=None)

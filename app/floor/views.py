@@ -11,7 +11,7 @@ from app.floor.schemas import ExplainSchema, StartSchema, StationSchema
 from app.htmx import hx_redirect, is_htmx
 from app.inputs import load_form
 from app.security import current_actor, roles_required
-from app.services import attachments, catalogue, records, submissions
+from app.services import attachments, catalogue, downtime, records, schedule, submissions
 
 
 @bp.get("/")
@@ -27,12 +27,14 @@ def index():
 @bp.get("/floor")
 @roles_required(*FILL_ROLES)
 def home():
-    """Station home: the forms that apply here and the drafts in progress."""
+    """Station home: what is due and overdue this shift, the drafts in progress, the forms that apply here."""
     station = current_station()
     if station is None:
         return redirect(url_for("floor.stations"))
+    drafts = submissions.drafts_at(station)
     return render_template("floor/home.html", station=station, forms=catalogue.forms_for_station(station),
-                           drafts=submissions.drafts_at(station))
+                           drafts=drafts, due=schedule.station_due(station, drafts),
+                           downtime=downtime.running_at(station))
 
 
 @bp.get("/floor/stations")
@@ -87,7 +89,7 @@ def explain(submission_id: str, item_name: str):
     """Save why an answer failed and what was done."""
     submission = get_submission(submission_id)
     data = load_form(ExplainSchema())
-    submissions.explain(submission, item_name, data["reason"], data["action"], current_actor())
+    submissions.explain(submission, item_name, data["reason"], data["action"], current_actor(), data["cause_category"])
     return _item_response(submission, item_name, [])
 
 

@@ -1,7 +1,7 @@
 """Board screens (kiosk TVs with a secret URL) and the board's change feed."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -27,6 +27,8 @@ class BoardScreen(db.Model):
 
 class BoardEvent(db.Model):
     """One change the boards must show, written in the transaction of the change (the replay log)."""
+
+    __table_args__ = (Index("ix_board_event_station_id_id", "station_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -69,10 +69,14 @@ def latest_versions() -> list[FormVersion]:
 
 def applies_to(version: FormVersion, station: Station) -> bool:
     """True when the definition's applies_to names this station or its line (empty = everywhere)."""
-    scope = version.definition["applies_to"]
+    return scope_includes(version.definition["applies_to"], station.name, station.line.name)
+
+
+def scope_includes(scope: dict, station_name: str, line_name: str) -> bool:
+    """The applies_to rule without the database: empty lists mean everywhere, else the station or its line."""
     if not scope["lines"] and not scope["stations"]:
         return True
-    return station.name in scope["stations"] or station.line.name in scope["lines"]
+    return station_name in scope["stations"] or line_name in scope["lines"]
 
 
 def forms_for_station(station: Station) -> list[FormVersion]:

@@ -1,6 +1,6 @@
 """Record PDFs: HTML from templates/pdf/, rendered by WeasyPrint in the PDF worker, stored once per state."""
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import segno
@@ -12,7 +12,7 @@ from app.canonical import canonical_json, sha256_hex
 from app.extensions import db
 from app.models import Attachment, RecordVersion, RenderedPdf, Signature
 from app.models.types import utcnow
-from app.services import evaluation
+from app.services import deviations, evaluation
 from app.services.attachments import derivative_path
 from app.services.pdf_worker import render_in_worker
 
@@ -42,11 +42,12 @@ class StoredPdf:
 
 @dataclass(frozen=True)
 class RecordState:
-    """What a rendered PDF of a version shows beyond the frozen JSON: its signatures and the newest version."""
+    """What a rendered PDF of a version shows beyond the frozen JSON: signatures, newest version, deviations."""
 
     signatures: list[Signature]
     latest: int
     key: str
+    deviations: list[dict] = field(default_factory=list)
 
     def worth_storing(self, version: RecordVersion) -> bool:
         """Signed or superseded copies are archived; an unsigned current version is still changing."""
@@ -59,17 +60,20 @@ def latest_version_number(submission_id: str) -> int:
 
 
 def record_state(version: RecordVersion) -> RecordState:
-    """The version's signatures (oldest first), the record's newest version number and their state key."""
+    """The version's signatures (oldest first), the newest version number, the deviations and their state key."""
     signatures = list(db.session.scalars(select(Signature).where(Signature.record_version_id == version.id)
                                          .order_by(Signature.signed_at, Signature.id)))
     latest = latest_version_number(version.submission_id)
-    key = sha256_hex(canonical_json({"record_sha256": version.sha256, "latest_version": latest,
-                                     "signature_ids": sorted(s.id for s in signatures)}))
-    return RecordState(signatures, latest, key)
+    rows = deviations.print_rows(version.submission_id)
+    state = {"record_sha256": version.sha256, "latest_version": latest,
+             "signature_ids": sorted(s.id for s in signatures)}
+    if rows:  # a deviation's every step changes what is printed, so the stored PDF is rendered anew
+        state["deviations_sha256"] = deviations.digest(rows)
+    return RecordState(signatures, latest, sha256_hex(canonical_json(state)), rows)
 
 
 def state_key(version: RecordVersion) -> str:
-    """sha256 of (version sha256, its signature ids, newest version number): a signature or correction changes it."""
+    """sha256 of (version sha256, signature ids, newest version number, deviations): any of them changes it."""
     return record_state(version).key
 
 
@@ -148,7 +152,7 @@ def record_context(version: RecordVersion, state: RecordState, generated_by: str
         "stamps": stamps, "signatures": state.signatures,
         "sign_off": form_version.definition.get("sign_off", []), "form_published_at": form_version.published_at,
         "sections": _sections(doc, form_version.definition, changed), "photos": _photos(doc),
-        "corrections": corrections, "deviations": [],
+        "corrections": corrections, "deviations": state.deviations,
         "generated_at": utcnow(), "generated_by": generated_by, "verify_url": verify_url,
         "qr": segno.make(verify_url, error="m").svg_data_uri(scale=4, border=0),
         "verdict_words": VERDICT_WORDS, "number_text": evaluation.format_number, "plain": plain,

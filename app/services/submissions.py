@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Answer, FormVersion, Site, Station, Submission
 from app.models.submission import DRAFT
 from app.models.types import utcnow
-from app.services import audit, catalogue, evaluation
+from app.services import audit, catalogue, deviations, evaluation
 from app.services.audit import Actor
 from app.services.shifts import shift_at
 
@@ -110,7 +110,6 @@ def _store(submission: Submission, item_name: str, actor: Actor, answer: Answer 
     db.session.flush()
     audit.record(actor, action_name, "submission", submission.id, before=old and {"item": item_name, **old},
                  after={"item": item_name, **new, "state": verdict.state})
-    db.session.commit()
     return answer
 
 
@@ -140,21 +139,27 @@ def save_answer(submission: Submission, item_name: str, form: Mapping[str, list[
         return SaveResult(answer, verdict, False, deps)
     new = {"value": value, "reason": answer.reason if answer else None, "action": answer.action if answer else None}
     answer = _store(submission, item_name, actor, answer, new, verdict, _first(form, "device_time"), "answer.saved")
+    deviations.on_answer(submission, item_name, verdict, actor)  # a failing answer raises its deviation at once
+    db.session.commit()
     return SaveResult(answer, verdict, True, deps)
 
 
-def explain(submission: Submission, item_name: str, reason: str | None, action: str | None, actor: Actor) -> SaveResult:
-    """Record why an answer failed and what was done (the on_fail prompt)."""
+def explain(submission: Submission, item_name: str, reason: str | None, action: str | None, actor: Actor,
+            category: str | None = None) -> SaveResult:
+    """Record why an answer failed and what was done (the on_fail prompt), also as its deviation's cause."""
     item = _editable_item(submission, item_name)
     answer = answers_by_item(submission).get(item_name)
     if answer is None:
         raise DomainError("Answer the item before explaining it.", status=409)
     verdict = evaluation.evaluate(item, answer.value)
     new = {"value": answer.value, "reason": _clean(reason), "action": _clean(action)}
-    if (answer.reason, answer.action) == (new["reason"], new["action"]):
-        return SaveResult(answer, verdict, False, [])
-    answer = _store(submission, item_name, actor, answer, new, verdict, None, "answer.explained")
-    return SaveResult(answer, verdict, True, [])
+    deviation = deviations.item_deviation(submission.id, item_name)
+    changed = deviation is not None and deviations.set_cause(deviation, category, new["reason"], new["action"], actor)
+    if (answer.reason, answer.action) != (new["reason"], new["action"]):
+        answer = _store(submission, item_name, actor, answer, new, verdict, None, "answer.explained")
+        changed = True
+    db.session.commit()
+    return SaveResult(answer, verdict, changed, [])
 
 
 def _first(form: Mapping[str, Any], key: str) -> str | None:

@@ -38,6 +38,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['station_id'], ['station.id'], name=op.f('fk_board_event_station_id_station')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_board_event'))
     )
+    with op.batch_alter_table('board_event', schema=None) as batch_op:
+        batch_op.create_index('ix_board_event_station_id_id', ['station_id', 'id'], unique=False)
     op.create_table('downtime_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('station_id', sa.Integer(), nullable=False),
@@ -112,5 +114,8 @@ def downgrade():
         batch_op.drop_index('ix_downtime_event_running', sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
 
     op.drop_table('downtime_event')
+    with op.batch_alter_table('board_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_board_event_station_id_id')
+
     op.drop_table('board_event')
     op.drop_table('board_screen')

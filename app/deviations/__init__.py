@@ -1,0 +1,62 @@
+"""Deviations: the supervisor's inbox and search, a page per deviation with its steps, raising one by hand."""
+from flask import Blueprint
+from flask_login import current_user
+
+bp = Blueprint("deviations", __name__, url_prefix="/deviations")
+
+RAISE_ROLES = ("operator", "inspector", "supervisor")  # raise by hand and record causes
+STEP_ROLES = ("inspector", "supervisor")  # acknowledge, decide, resolve, close
+LIST_ROLES = ("inspector", "supervisor", "auditor", "admin")  # list and search; anyone signed in reads one
+
+from app.deviations import views  # noqa: E402,F401
+from app.services import deviations  # noqa: E402
+
+
+@bp.app_context_processor
+def _open_count() -> dict:
+    # The navigation shows how many deviations are open or acknowledged to those who act on them.
+    if getattr(current_user, "is_authenticated", False) and current_user.has_role(*STEP_ROLES):
+        return {"deviation_count": deviations.open_count()}
+    return {"deviation_count": None}
+
+
+@bp.app_template_global()
+def item_deviation(submission_id: str, item_name: str):
+    """The item's open or acknowledged deviation raised by its answer (the on_fail prompt shows it)."""
+    return deviations.item_deviation(submission_id, item_name)
+
+
+@bp.app_template_global()
+def record_deviations(submission_id: str) -> list:
+    """Every deviation raised from a record, oldest first (record and review pages)."""
+    return deviations.for_submission(submission_id)
+
+
+@bp.app_template_global()
+def deviation_item_label(deviation) -> str | None:
+    """The label of the item whose answer raised the deviation (None when raised by hand)."""
+    return deviations.item_label(deviation)
+
+
+@bp.app_template_global()
+def station_deviations(station_id: int) -> list:
+    """The station's open and acknowledged deviations (station home)."""
+    return deviations.open_at(station_id)
+
+
+@bp.app_template_global()
+def cause_categories() -> list[str]:
+    """The configured cause categories."""
+    return deviations.cause_categories()
+
+
+@bp.app_template_filter()
+def decision_words(decision: str | None) -> str:
+    """'stop_line' → 'Stop line'."""
+    return deviations.DECISION_WORDS.get(decision or "", "")
+
+
+@bp.app_template_filter()
+def deviation_status(status: str) -> str:
+    """'acknowledged' → 'Acknowledged'."""
+    return deviations.STATUS_WORDS.get(status, status)

@@ -1,0 +1,71 @@
+"""Downtime views: the reason page, start and stop. Parse, call one service, render."""
+from flask import flash, redirect, request, url_for
+
+from app.downtime import bp
+from app.downtime.schemas import StartSchema, StopSchema, load_query, station_of
+from app.errors import DomainError
+from app.floor import FILL_ROLES
+from app.htmx import hx_redirect, is_htmx, render_page_or_partial
+from app.inputs import load_form
+from app.security import current_actor, roles_required
+from app.services import downtime, reasons
+
+# Refusals the person can fix on the same page; anything else is answered by app.errors.
+REFUSALS = (409, 422)
+
+
+@bp.get("/floor/downtime/new")
+@roles_required(*FILL_ROLES)
+def new():
+    """The reason page: why the station stopped, notes, and a big Start."""
+    station = downtime.get_station(load_query(request.args.to_dict())["station_id"])
+    return _reason_page(station)
+
+
+@bp.post("/floor/downtime")
+@roles_required(*FILL_ROLES)
+def start():
+    """Mark the station down; a missing or unknown reason, or a station already down, returns to the reason page."""
+    station = downtime.get_station(station_of(request.form.to_dict()))
+    try:
+        data = load_form(StartSchema())
+        event = downtime.start_downtime(station, data["reason_code"], data["notes"], current_actor())
+    except DomainError as error:
+        if error.status not in REFUSALS:
+            raise
+        return _reason_page(station, error)
+    flash(f"Downtime reported at {station.name}: {event.reason_label}. "
+          "When it runs again, say what fixed it and tap “Running again”.")
+    target = url_for("floor.home")
+    return hx_redirect(target) if is_htmx() else redirect(target, code=303)
+
+
+@bp.post("/floor/downtime/<int:event_id>/stop")
+@roles_required(*FILL_ROLES)
+def stop(event_id: int):
+    """Mark the station running again with what fixed it; a refusal comes back inside the downtime panel."""
+    event = downtime.get_event(event_id)
+    try:
+        downtime.stop_downtime(event, load_form(StopSchema())["fix"], current_actor())
+    except DomainError as error:
+        if error.status not in REFUSALS:
+            raise
+        return _panel(event, error=error)
+    notice = f"✓ {event.station.name} is running again. Fixed: {event.fix}"
+    if is_htmx():
+        return _panel(event, notice=notice)
+    flash(notice)
+    return redirect(url_for("floor.home"), code=303)
+
+
+def _reason_page(station, error: DomainError | None = None):
+    return render_page_or_partial("downtime/new.html", "downtime/_form.html", status=error.status if error else 200,
+                                  station=station, tree=reasons.downtime_tree(), running=downtime.running_at(station),
+                                  error=error, values=request.form)
+
+
+def _panel(event, error: DomainError | None = None, notice: str | None = None):
+    station = event.station
+    return render_page_or_partial("downtime/stop.html", "downtime/_panel.html", status=error.status if error else 200,
+                                  station=station, downtime=downtime.running_at(station), error=error,
+                                  notice=notice, values=request.form)

@@ -1,0 +1,107 @@
+"""The words of deviations: the generated statement of a failing answer, and the rows pages and PDFs print."""
+from datetime import datetime
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from app.models import Answer, Deviation, Submission, User
+from app.models.deviation import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED
+from app.services import evaluation
+
+STATUS_WORDS = {OPEN: "Open", ACKNOWLEDGED: "Acknowledged", RESOLVED: "Resolved", CLOSED: "Closed"}
+DECISION_WORDS = {"continue": "Continue", "adjust": "Adjust", "hold": "Hold", "quarantine": "Quarantine",
+                  "stop_line": "Stop line", "rework": "Rework", "scrap": "Scrap"}
+SOURCE_WORDS = {"answer": "Raised by a failing answer", "manual": "Raised by hand"}
+# What an answer that no longer fails is, in the words of the automatic resolution.
+STATE_WORDS = {"ok": "within spec", "warn": "within spec, in the warning band", "na": "not applicable",
+               "info": "no longer failing"}
+
+
+def local_time(moment: datetime) -> str:
+    """'06:42 CST': the time in the site's zone as the wall clock shows it."""
+    return moment.astimezone(ZoneInfo(current_app.config["SITE_TZ"])).strftime("%H:%M %Z")
+
+
+def value_text(item: Mapping[str, Any], value: Any) -> str:
+    """An answer in words: '171.0 bar', 'Pass', 'Some joints unmarked', '50.1, 56.2 N·m'."""
+    if value is None or value == "" or value == []:
+        return "nothing"
+    kind = item["type"]
+    if kind == "number":
+        if isinstance(value, list):
+            return ", ".join("—" if v is None else evaluation.format_number(dict(item, unit=None), v) for v in value) \
+                + (f" {item['unit']}" if item.get("unit") else "")
+        return evaluation.format_number(item, value)
+    if kind == "check":
+        return evaluation.CHECK_WORDS.get(value, (None, str(value)))[1]
+    if kind in ("choice", "multi"):
+        chosen = value if isinstance(value, list) else [value]
+        labels = {c["value"]: c["label"] for c in item["choices"]}
+        return ", ".join(labels.get(v, str(v)) for v in chosen)
+    return str(value)
+
+
+def _what_failed(item: Mapping[str, Any], value: Any) -> str:
+    label, kind = item["label"], item["type"]
+    if kind == "number" and isinstance(value, list):
+        readings = [f"reading {n}: {evaluation.format_number(item, v)}" for n, v in enumerate(value, start=1)
+                    if v is not None and evaluation.evaluate(item, v).state == "fail"]
+        return f"{label} {', '.join(readings)}, spec {evaluation.spec_text(item)}"
+    if kind == "number":
+        return f"{label} {evaluation.format_number(item, value)}, spec {evaluation.spec_text(item)}"
+    if kind in ("choice", "multi"):
+        chosen = value if isinstance(value, list) else [value]
+        failing = [c["label"] for c in item["choices"] if c["value"] in chosen and c.get("fails")]
+        return f"{label}: {', '.join(failing)} (failing option{'s' if len(failing) > 1 else ''})"
+    if kind == "check":
+        return f"{label}: Fail"
+    return f"{label}: {value_text(item, value)}"
+
+
+def answer_statement(submission: Submission, item: Mapping[str, Any], answer: Answer, operator: User) -> str:
+    """'Hydraulic pressure 171.0 bar, spec 140–160 bar, Press 1, operator1, 06:42 CST'."""
+    return (f"{_what_failed(item, answer.value)}, {submission.station.name}, {operator.username}, "
+            f"{local_time(answer.answered_at)}")
+
+
+def closing_words(item: Mapping[str, Any], value: Any, state: str, visible: bool) -> str:
+    """Why an open answer deviation closed itself before submission."""
+    if not visible:
+        return "Item no longer asked (its condition is not met) before submission"
+    if state == "unanswered":
+        return "Answer cleared before submission"
+    return f"Answer changed to {value_text(item, value)} ({STATE_WORDS.get(state, state)}) before submission"
+
+
+def item_labels(submission: Submission | None) -> dict[str, str]:
+    """Item name → label of the submission's form."""
+    if submission is None:
+        return {}
+    return {item["name"]: item["label"] for _s, item in evaluation.iter_items(submission.form_version.definition)}
+
+
+def _name(user: User | None) -> str | None:
+    return user.printed_name if user else None
+
+
+def _at(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def print_row(deviation: Deviation, labels: Mapping[str, str]) -> dict[str, Any]:
+    """Everything the record PDF prints of a deviation, as plain JSON values (its digest keys the stored PDF)."""
+    return {
+        "number": deviation.id, "status": STATUS_WORDS[deviation.status], "source": SOURCE_WORDS[deviation.source],
+        "item_label": labels.get(deviation.item_name or "", deviation.item_name),
+        "what": deviation.what_happened, "raised_by": _name(deviation.raised_by), "raised_at": _at(deviation.raised_at),
+        "cause_category": deviation.cause_category, "cause": deviation.cause,
+        "immediate_action": deviation.immediate_action,
+        "acknowledged_by": _name(deviation.acknowledged_by), "acknowledged_at": _at(deviation.acknowledged_at),
+        "options_considered": deviation.options_considered, "constraints": deviation.constraints,
+        "decision": DECISION_WORDS.get(deviation.decision or ""), "decision_notes": deviation.decision_notes,
+        "decided_by": _name(deviation.decided_by), "decided_at": _at(deviation.decided_at),
+        "resolution": deviation.resolution, "resolved_by": _name(deviation.resolved_by),
+        "resolved_at": _at(deviation.resolved_at),
+        "closed_by": _name(deviation.closed_by), "closed_at": _at(deviation.closed_at),
+    }

@@ -1,0 +1,163 @@
+"""Board screens: administration, the kiosk page, the polling fragment, and the SSE stream."""
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEvent, BoardEvent, BoardScreen, Station
+from app.services import board, downtime
+from app.services.audit import Actor
+from tests.helpers.sse import EventStream
+
+
+@pytest.fixture
+def screen(plant, users):
+    """A whole-site board screen."""
+    return board.create_screen("Hall TV", None, Actor(users.admin.id))
+
+
+def test_admin_creates_a_screen_with_a_secret_url(client, plant, users, login):
+    admin = login(users.admin)
+    response = admin.post_form("/admin/boards", {"name": "Assembly TV", "area_id": str(plant.stations["Press 1"].line.area_id)})
+    assert response.status_code == 303
+    created = db.session.scalar(select(BoardScreen))
+    assert created.name == "Assembly TV" and len(created.token) >= 32
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "board_screen.created")) is not None
+    page = admin.get("/admin/boards").get_data(as_text=True)
+    assert f"/board/{created.token}" in page
+
+
+def test_screen_needs_a_name(plant, users, login):
+    response = login(users.admin).post_form("/admin/boards", {"name": "", "area_id": ""})
+    assert response.status_code == 422
+    assert "name" in response.get_data(as_text=True).lower()
+    assert db.session.scalar(select(func.count(BoardScreen.id))) == 0
+
+
+def test_kiosk_page_needs_no_login_and_shows_every_station(client, screen, plant):
+    response = client.get(f"/board/{screen.token}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert '<meta name="csrf-token"' in html
+    for name in plant.stations:
+        assert f">{name}</h2>" in html
+    assert html.count('class="tile ') == len(plant.stations) and 'data-status="down"' not in html
+    assert f'sse-connect="/board/{screen.token}/events?since=' in html
+
+
+def test_area_screen_shows_only_its_area(client, plant, users, make_user):
+    from app.models import Area, Line, Station
+    other = Area(site_id=plant.stations["Press 1"].line.area.site_id, name="Paint")
+    db.session.add(Station(name="Booth 1", line=Line(name="Paint line", area=other)))
+    db.session.commit()
+    area_screen = board.create_screen("Paint TV", other.id, Actor(users.admin.id))
+    html = client.get(f"/board/{area_screen.token}").get_data(as_text=True)
+    assert ">Booth 1</h2>" in html and ">Press 1</h2>" not in html
+
+
+def test_unknown_and_revoked_tokens_get_404(client, screen, users, login):
+    assert client.get("/board/not-a-token").status_code == 404
+    login(users.admin).post_form(f"/admin/boards/{screen.id}/revoke")
+    assert db.session.get(BoardScreen, screen.id).revoked_at is not None
+    for path in ("", "/events", "/fragment"):
+        assert client.get(f"/board/{screen.token}{path}").status_code == 404
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "board_screen.revoked")) is not None
+
+
+def test_down_station_shows_down_with_reason_and_age(client, screen, plant, users):
+    press = plant.stations["Press 1"]
+    downtime.start_downtime(press, downtime_code(), "Oil under the press", Actor(users.operator.id))
+    html = client.get(f"/board/{screen.token}").get_data(as_text=True)
+    tile = html[html.index(f'id="tile-{press.id}"'):]
+    tile = tile[:tile.index("</article>")]
+    assert 'data-status="down"' in tile and "DOWN" in tile and "data-since=" in tile
+    assert db.session.scalar(select(BoardEvent.kind).where(BoardEvent.station_id == press.id)) == "downtime"
+
+
+def test_fragment_answers_304_when_nothing_changed(client, screen):
+    first = client.get(f"/board/{screen.token}/fragment")
+    assert first.status_code == 200 and first.headers["ETag"]
+    again = client.get(f"/board/{screen.token}/fragment", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def downtime_code() -> str:
+    """The first leaf code of the configured downtime reason tree."""
+    from app.services import reasons
+    return reasons.downtime_tree()[0].children[0].code
+
+
+# ---- the stream, over a real HTTP server --------------------------------------------------
+
+@pytest.fixture
+def stream_app(app):
+    app.config.update(BOARD_HEARTBEAT_SECONDS=1, BOARD_POLL_SECONDS=0.2)
+    return app
+
+
+def test_stream_sends_a_changed_tile_at_commit(stream_app, screen, plant, users, request):
+    press_id, token, operator_id, since = plant.stations["Press 2"].id, screen.token, users.operator.id, board.latest_event_id()
+    live = request.getfixturevalue("live_server")
+    stream = EventStream(f"{live}/board/{token}/events?since={since}")
+    assert stream.status == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
+    assert stream.headers["Cache-Control"] == "no-cache" and stream.headers["X-Accel-Buffering"] == "no"
+    stream.next_event("heartbeat")  # connected
+    downtime.start_downtime(db.session.get(Station, press_id), downtime_code(), None, Actor(operator_id))
+    message = stream.next_event("board", timeout=3)
+    assert int(message.id) > since
+    assert f'id="tile-{press_id}"' in message.data and 'data-status="down"' in message.data
+    assert 'hx-swap-oob="true"' in message.data
+    stream.close()
+
+
+def test_stream_replays_after_last_event_id(stream_app, screen, plant, users, request):
+    before = board.latest_event_id()
+    weld_id, token = plant.stations["Weld 1"].id, screen.token
+    downtime.start_downtime(plant.stations["Weld 1"], downtime_code(), None, Actor(users.operator.id))
+    live = request.getfixturevalue("live_server")
+    stream = EventStream(f"{live}/board/{token}/events", headers={"Last-Event-ID": str(before)})
+    message = stream.next_event("board", timeout=3)
+    assert f'id="tile-{weld_id}"' in message.data and "DOWN" in message.data
+    stream.close()
+
+
+def test_heartbeat_carries_the_header(stream_app, screen, request):
+    token = screen.token
+    live = request.getfixturevalue("live_server")
+    stream = EventStream(f"{live}/board/{token}/events?since=0")
+    beat = stream.next_event("heartbeat", timeout=3)
+    assert "data-site-clock" in beat.data and "Shift" in beat.data
+    stream.close()
+
+
+def test_revoking_ends_the_open_stream(stream_app, screen, users, request):
+    screen_id, token, admin_id, since = screen.id, screen.token, users.admin.id, board.latest_event_id()
+    live = request.getfixturevalue("live_server")
+    stream = EventStream(f"{live}/board/{token}/events?since={since}")
+    stream.next_event("heartbeat", timeout=3)
+    board.revoke_screen(db.session.get(BoardScreen, screen_id), Actor(admin_id))
+    assert stream.next_event("revoked", timeout=3) is not None
+    assert stream.messages.get(timeout=3) is None  # the server ended the stream
+    assert EventStream(f"{live}/board/{token}/events").status == 404
+
+
+def test_a_commit_from_another_process_reaches_the_stream(stream_app, screen, plant, users, request, database_url, tmp_path):
+    """The feed poll (SQLite) or LISTEN/NOTIFY (PostgreSQL) wakes streams for changes other processes commit."""
+    import subprocess
+    import sys
+    station_id, token, operator_id, since = plant.stations["Pack 1"].id, screen.token, users.operator.id, board.latest_event_id()
+    code = downtime_code()
+    live = request.getfixturevalue("live_server")
+    stream = EventStream(f"{live}/board/{token}/events?since={since}")
+    stream.next_event("heartbeat", timeout=3)
+    script = (
+        "from app import create_app\nfrom app.config import TestingConfig\nfrom app.extensions import db\n"
+        "from app.models import Station\nfrom app.services import downtime\nfrom app.services.audit import Actor\n"
+        f"app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI={database_url!r}, INSTANCE_PATH={str(tmp_path / 'other')!r})\n"
+        "with app.app_context():\n"
+        f"    downtime.start_downtime(db.session.get(Station, {station_id}), {code!r}, None, Actor({operator_id}))\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    message = stream.next_event("board", timeout=5)
+    assert f'id="tile-{station_id}"' in message.data and "DOWN" in message.data
+    stream.close()
