@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 8000
-# WeasyPrint's libraries and fonts (PDFs); chromium only for the end-to-end tests.
+# WeasyPrint's libraries and fonts (PDFs); chromium (end-to-end tests) and poppler-utils (PDF pages rasterised) for tests only.
 RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-TEST_DEBS := $(RUN_DEBS) chromium
+TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test setup migrate demo bench clean debs-run debs-test
@@ -30,7 +30,7 @@ migrate: setup
 	FLOORBOOK_ENV=development $(FLASK) db upgrade
 
 demo: migrate
-	FLOORBOOK_ENV=development $(FLASK) demo
+	FLOORBOOK_ENV=development $(FLASK) demo --base-url http://localhost:$(PORT)
 
 run: demo
 	@echo

@@ -84,11 +84,12 @@ def audit_verify() -> None:
 
 @click.command("demo")
 @click.option("--days", default=7, show_default=True, type=click.IntRange(0, 60), help="Days of history to make.")
-def demo(days: int) -> None:
+@click.option("--base-url", default="http://localhost:8000", show_default=True, help="Where the app is served (for the printed board URL).")
+def demo(days: int, base_url: str) -> None:
     """Seed the demo plant (idempotent): site, lines, stations, users, forms, a week of history."""
     from app.services.demo import seed_demo
 
-    summary = seed_demo(Path(current_app.config["FORMS_DIR"]), Path(current_app.instance_path), days)
+    summary = seed_demo(Path(current_app.config["FORMS_DIR"]), Path(current_app.instance_path), days, base_url)
     click.echo(summary)
 
 

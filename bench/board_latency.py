@@ -62,6 +62,7 @@ TIMEOUT = 5.0         # a change not shown on a board within this is a miss
 GAP = (0.3, 0.8)      # seconds from one commit to the next (at least; also after every board has it)
 POLL_GAP = (2.0, 4.0)  # polling baseline: rotating over 6 stations, one station changes every >= 12 s
 POLL_SECONDS = 10
+WARM_UP = 1.5         # after the boards connect: a worker's feed poll takes its baseline on its first read
 TOLERANCE = 0.05      # a DOM stamp this much before time zero still counts (the HTTP path's response clock)
 PASSWORD = "operator1-demo"
 ENGINE_LABEL = {"sqlite": "SQLite, 1 worker", "postgresql": "PostgreSQL, 2 workers"}
@@ -193,6 +194,60 @@ def stop_group(proc: subprocess.Popen) -> None:
 
 def tail(log: Path, lines: int = 30) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def descendants(root: int) -> set[int]:
+    """Every live process below root."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU seconds the live processes pids have used so far."""
+    total = 0
+    for pid in pids:
+        if fields := _stat(pid):
+            total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+class CpuMeter:
+    """CPU used by the server (gunicorn's group), the browser (everything else below this process) and the
+    bench process itself between start() and stop()."""
+
+    def __init__(self, server: subprocess.Popen) -> None:
+        self.server = server
+
+    def _now(self) -> dict[str, float]:
+        server = {self.server.pid} | descendants(self.server.pid)
+        browser = descendants(os.getpid()) - server
+        mine = os.times()
+        return {"server": cpu_seconds(server), "browser": cpu_seconds(browser), "bench": mine.user + mine.system}
+
+    def start(self) -> None:
+        self.before = self._now()
+
+    def per_change(self, changes: int) -> dict[str, float]:
+        after = self._now()
+        return {k: (after[k] - self.before[k]) / changes * 1000 for k in after}
 
 
 def stream_split(port: int, pids: set[int]) -> str:
@@ -336,19 +391,26 @@ class Boards:
             if block_stream:  # the stream is unreachable: board.js falls back to polling the fragment
                 context.route(re.compile(r".*/events(\?.*)?$"), lambda route: route.abort())
             page = context.new_page()
-            page.goto(url, wait_until="domcontentloaded")
+            page.goto(url, wait_until="commit")  # the page goes on loading while the next one is opened
             self.contexts.append(context)
             self.pages.append(page)
             self.seen.append(seen)
         if block_stream:
             self.pages[0].wait_for_selector("body.board--polling", state="attached")
-        else:
-            deadline = time.time() + 60
-            for page in self.pages:  # (wait_for_function would evaluate a string: the board's CSP forbids it)
-                while not page.evaluate("window.__fbOpen === true"):
-                    if time.time() > deadline:
-                        raise RuntimeError("a board's stream did not open within 60 s")
-                    page.wait_for_timeout(50)
+            return
+        deadline = time.time() + 120
+        for page in self.pages:  # (wait_for_function would evaluate a string: the board's CSP forbids it)
+            while not self._open(page):
+                if time.time() > deadline:
+                    raise RuntimeError("a board's stream did not open within 120 s")
+                page.wait_for_timeout(50)
+
+    @staticmethod
+    def _open(page) -> bool:
+        try:
+            return page.evaluate("window.__fbOpen === true")
+        except Exception:  # still navigating: its execution context is not there yet
+            return False
 
     def pump(self, ms: float) -> None:
         """Let Playwright deliver the pages' callbacks for ms milliseconds."""
@@ -387,20 +449,22 @@ class Result:
     slowest: list[float] = field(default_factory=list)     # per change: the last board to show it
     missed: int = 0
     note: str = ""
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU milliseconds per change: server, browser, bench
+    load: float = 0.0                                     # the machine's 1-minute load average at the end
 
     @property
     def expected(self) -> int:
         return self.boards * len(self.changes)
 
 
-def match(changes: list[Change], logs: list[list[tuple[str, str, float]]], name: str) -> Result:
+def match(changes: list[Change], logs: list[list[tuple[str, str, float]]], name: str, timeout: float) -> Result:
     """Pair each change with the first matching tile change on each page between its time zero and the
-    station's next change (or TIMEOUT)."""
+    station's next change (or timeout after the last one)."""
     result = Result(name, len(logs), changes)
     ends = []
     for k, change in enumerate(changes):
         later = [c.at for c in changes[k + 1:] if c.station_id == change.station_id]
-        ends.append(later[0] if later else change.at + TIMEOUT)
+        ends.append(later[0] if later else change.at + timeout)
     per_change: list[list[float]] = [[] for _ in changes]
     for log in logs:
         for k, change in enumerate(changes):
@@ -459,19 +523,22 @@ def ms(seconds: float) -> str:
 
 def report(results: list[Result], baseline: Result | None) -> None:
     print()
-    print(f"{'scenario':58} {'boards':>6} {'delivered':>11} {'p50':>9} {'p95':>9} {'max':>9} {'last board p50':>14}")
+    print(f"{'scenario':52} {'boards':>6} {'delivered':>11} {'p50':>9} {'p95':>9} {'max':>9} {'last board':>10}"
+          f" | CPU ms per change: {'server':>6} {'browser':>7} {'bench':>5} | load")
     for r in results:
         if not r.latencies:
-            print(f"{r.name:58} {r.boards:6} {0:>5}/{r.expected:<5} (nothing delivered)")
+            print(f"{r.name:52} {r.boards:6} {0:>5}/{r.expected:<5} (nothing delivered)")
             continue
         last = ms(statistics.median(r.slowest)) if r.slowest else "-"
-        print(f"{r.name:58} {r.boards:6} {len(r.latencies):>5}/{r.expected:<5} {ms(pct(r.latencies, 50)):>9} "
-              f"{ms(pct(r.latencies, 95)):>9} {ms(max(r.latencies)):>9} {last:>14}")
+        print(f"{r.name:52} {r.boards:6} {len(r.latencies):>5}/{r.expected:<5} {ms(pct(r.latencies, 50)):>9} "
+              f"{ms(pct(r.latencies, 95)):>9} {ms(max(r.latencies)):>9} {last:>10} | {'':19}"
+              f"{r.cpu.get('server', 0):6.0f} {r.cpu.get('browser', 0):7.0f} {r.cpu.get('bench', 0):5.0f} | {r.load:.1f}")
         if r.note:
-            print(f"{'':60}{r.note}")
+            print(f"{'':54}{r.note}")
+    print("(p50/p95/max over every board and change; 'last board': median over changes of the slowest board)")
     if baseline and baseline.latencies:
         mean = statistics.fmean(baseline.latencies)
-        print(f"{baseline.name:58} {baseline.boards:6} {len(baseline.latencies):>5}/{baseline.expected:<5} "
+        print(f"{baseline.name:52} {baseline.boards:6} {len(baseline.latencies):>5}/{baseline.expected:<5} "
               f"{ms(pct(baseline.latencies, 50)):>9} {ms(pct(baseline.latencies, 95)):>9} "
               f"{ms(max(baseline.latencies)):>9}   mean {ms(mean)}")
         print(f"\npolling every {POLL_SECONDS} s: mean staleness {ms(mean)} measured ({POLL_SECONDS / 2:.0f} s "
@@ -499,6 +566,7 @@ def run_engine(engine: str, browser, options, rng: random.Random, results: list[
                 print(f"[{engine}] migrated, seeded and serving in {time.perf_counter() - started:.1f} s "
                       f"({len(stations)} stations)", flush=True)
                 kiosk = f"{base}/board/{token}"
+                meter = CpuMeter(proc)
                 changers: list[Changer] = [ServiceChanger(app)]
                 if engine == "sqlite":
                     changers.append(HttpChanger(app, base))
@@ -509,14 +577,18 @@ def run_engine(engine: str, browser, options, rng: random.Random, results: list[
                     split = stream_split(int(base.rsplit(":", 1)[1]), worker_pids(proc))
                     print(f"[{engine}] {n} board(s) connected in {time.perf_counter() - opened:.1f} s "
                           f"(connections per worker: {split})", flush=True)
+                    boards.pump(WARM_UP * 1000)
                     try:
                         for changer in changers:
                             t0 = time.perf_counter()
+                            meter.start()
                             changes = drive(boards, changer, stations, options.changes, GAP, rng)
                             settle(boards, changes, 1.0)
+                            cpu = meter.per_change(len(changes))
                             how = (f"{changer.label} ({path_note})" if isinstance(changer, ServiceChanger)
                                    else f"{changer.label} (in-process wake)")
-                            result = match(changes, boards.logs(), f"{ENGINE_LABEL[engine]}: {how}")
+                            result = match(changes, boards.logs(), f"{ENGINE_LABEL[engine]}: {how}", TIMEOUT)
+                            result.cpu, result.load = cpu, os.getloadavg()[0]
                             if changer.round_trips:
                                 result.note = (f"time zero = POST response; POST round trip p50 "
                                                f"{ms(statistics.median(changer.round_trips))}")
@@ -566,7 +638,8 @@ def polling_baseline(browser, kiosk: str, changer: Changer, stations: list[int],
         t0 = time.perf_counter()
         changes = drive(boards, changer, stations, options.poll_changes, POLL_GAP, rng, wait_all=False)
         settle(boards, changes, POLL_SECONDS + 1.5)
-        result = match(changes, boards.logs(), f"polling fallback every {POLL_SECONDS} s (stream blocked)")
+        result = match(changes, boards.logs(), f"polling fallback every {POLL_SECONDS} s (stream blocked)",
+                       POLL_SECONDS + 1.5)
         print(f"[polling] {len(result.latencies)}/{result.expected} seen, mean staleness "
               f"{ms(statistics.fmean(result.latencies)) if result.latencies else '-'} "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -577,15 +650,16 @@ def polling_baseline(browser, kiosk: str, changer: Changer, stations: list[int],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--changes", type=int, default=100, help="changes per scenario (default 100)")
-    parser.add_argument("--boards", default="1,50", help="board counts, comma-separated (default 1,50)")
+    parser.add_argument("--changes", type=int, help="changes per scenario (default 100; --quick 10)")
+    parser.add_argument("--boards", help="board counts, comma-separated (default 1,50; --quick 1,5)")
     parser.add_argument("--engines", default="sqlite,postgresql", help="sqlite and/or postgresql")
-    parser.add_argument("--poll-changes", type=int, default=20, help="changes for the polling baseline (default 20)")
+    parser.add_argument("--poll-changes", type=int, help="changes for the polling baseline (default 20; --quick 3)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 changes, 1 and 5 boards, 3 polled")
     parser.add_argument("--seed", type=int, default=42)
     options = parser.parse_args()
-    if options.quick:
-        options.changes, options.boards, options.poll_changes = 10, "1,5", 3
+    for name, full, quick in (("changes", 100, 10), ("boards", "1,50", "1,5"), ("poll_changes", 20, 3)):
+        if getattr(options, name) is None:
+            setattr(options, name, quick if options.quick else full)
     options.boards = [int(n) for n in options.boards.split(",") if n.strip()]
     engines = [e.strip() for e in options.engines.split(",") if e.strip()]
     unknown = set(engines) - set(WORKERS)

@@ -61,6 +61,12 @@ MATRIX = [
     ("POST", "/records/{record}/correct/hydraulic_pressure", "records.correct", SIGNERS, 422, {"value": "152"}, False),
     ("GET", "/verify", "records.verify", EVERYONE, 200, None, False),
     ("POST", "/verify", "records.verify_upload", EVERYONE, 422, {}, False),
+    ("GET", "/board/no-such-token", "board.screen", EVERYONE, 404, None, False),
+    ("GET", "/board/no-such-token/events", "board.events", EVERYONE, 404, None, False),
+    ("GET", "/board/no-such-token/fragment", "board.fragment", EVERYONE, 404, None, False),
+    ("GET", "/admin/boards", "board.screens", {"admin"}, 200, None, False),
+    ("POST", "/admin/boards", "board.create_screen", {"admin"}, 422, {}, False),
+    ("POST", "/admin/boards/0/revoke", "board.revoke_screen", {"admin"}, 404, {}, False),
 ]
 
 

@@ -161,3 +161,25 @@ def test_a_commit_from_another_process_reaches_the_stream(stream_app, screen, pl
     message = stream.next_event("board", timeout=5)
     assert f'id="tile-{station_id}"' in message.data and "DOWN" in message.data
     stream.close()
+
+
+def test_an_overdue_check_shows_on_the_board(client, screen, plant):
+    from datetime import datetime, timezone
+    from app.models.types import frozen_clock
+    press = plant.stations["Press 1"]
+    # 08:00 CST on a weekday: the 06:00 shift's start-of-shift check (grace 30 min) is overdue.
+    with frozen_clock(datetime(2026, 11, 24, 14, 0, tzinfo=timezone.utc)):
+        html = client.get(f"/board/{screen.token}").get_data(as_text=True)
+    tile = html[html.index(f'id="tile-{press.id}"'):]
+    tile = tile[:tile.index("</article>")]
+    assert 'data-status="attention"' in tile and "ATTENTION" in tile
+    assert "Overdue: " in tile and "Press start-of-shift check" in tile
+    assert "overdue</li>" in tile and "tile-overdue" in tile
+
+
+def test_answers_and_submits_move_the_feed(plant, users, start_draft, make_record):
+    before = board.latest_event_id()
+    record = make_record(users.operator)
+    kinds = set(db.session.scalars(select(BoardEvent.kind).where(BoardEvent.id > before,
+                                                                  BoardEvent.station_id == record.station_id)))
+    assert {"started", "answer", "submitted"} <= kinds

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import RecordVersion, Site, Submission
 from app.models.submission import SUBMITTED
 from app.models.types import utcnow
-from app.services import audit, evaluation
+from app.services import audit, board_feed, evaluation
 from app.services.audit import Actor
 from app.services.signing import refresh_awaiting
 from app.services.submissions import answer_values, answers_by_item, require_draft
@@ -141,5 +141,6 @@ def submit(submission: Submission, actor: Actor) -> RecordVersion:
     version = add_version(submission, record_document(submission, 1, site), actor)
     refresh_awaiting(submission)
     audit.record(actor, "submission.submitted", "submission", submission.id, after={"version": 1, "sha256": version.sha256})
+    board_feed.touch("submitted", submission.station_id)  # done/due/overdue counts change on the board
     db.session.commit()
     return version

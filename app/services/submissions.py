@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Answer, FormVersion, Site, Station, Submission
 from app.models.submission import DRAFT
 from app.models.types import utcnow
-from app.services import audit, catalogue, deviations, evaluation
+from app.services import audit, board_feed, catalogue, deviations, evaluation
 from app.services.audit import Actor
 from app.services.shifts import shift_at
 
@@ -63,6 +63,7 @@ def start_submission(raw_id: str, form_version_id: int, station_id: int, actor: 
     db.session.flush()
     audit.record(actor, "submission.started", "submission", sub_id,
                  after={"form": f"{version.form_id} v{version.version}", "station": station.name})
+    board_feed.touch("started", station.id)
     db.session.commit()
     return submission
 
@@ -110,6 +111,7 @@ def _store(submission: Submission, item_name: str, actor: Actor, answer: Answer 
     db.session.flush()
     audit.record(actor, action_name, "submission", submission.id, before=old and {"item": item_name, **old},
                  after={"item": item_name, **new, "state": verdict.state})
+    board_feed.touch("answer", submission.station_id)  # the station's last activity on the board
     return answer
 
 

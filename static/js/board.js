@@ -29,6 +29,7 @@
   }
 
   function startPolling() {
+    body.dataset.stream = "polling";
     if (pollTimer === null) {
       body.classList.add("board--polling");
       poll();
@@ -44,11 +45,12 @@
     }
   }
 
-  body.addEventListener("htmx:sseOpen", function () { lastMessage = Date.now(); stopPolling(); });
+  body.addEventListener("htmx:sseOpen", function () { lastMessage = Date.now(); stopPolling(); body.dataset.stream = "open"; });
   body.addEventListener("htmx:sseError", startPolling);
   body.addEventListener("htmx:sseMessage", function (event) {
     lastMessage = Date.now();
     stopPolling();
+    body.dataset.stream = "open";
     if (event.detail && event.detail.type === "revoked") { window.location.reload(); }
     tickClock();
   });

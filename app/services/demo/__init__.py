@@ -10,6 +10,7 @@ from app.models import Area, Line, Site, Station, Submission, User
 from app.models.types import frozen_clock, utcnow
 from app.services.audit import Actor
 from app.services.catalogue import sync_definitions
+from app.services.demo.floor import board_screen, downtime_count
 from app.services.demo.history import seed_history
 from app.services.users import create_user
 
@@ -53,7 +54,7 @@ def _seed_users() -> int:
     return created
 
 
-def seed_demo(forms_dir: Path, instance_path: Path, days: int = 7) -> str:
+def seed_demo(forms_dir: Path, instance_path: Path, days: int = 7, base_url: str = "http://localhost:8000") -> str:
     """Create what is missing of the demo plant; history only on a plant that has none yet."""
     fresh = db.session.scalar(select(Submission.id).limit(1)) is None
     # On a fresh plant the set-up happens "before" the history, so the audit trail's clock only moves forward.
@@ -64,5 +65,7 @@ def seed_demo(forms_dir: Path, instance_path: Path, days: int = 7) -> str:
     if report.problems:
         raise RuntimeError("forms are invalid:\n" + "\n".join(str(p) for p in report.problems))
     records = seed_history(days, instance_path)
+    screen = board_screen()
     return (f"Demo plant ready: {created} user(s) created, {len(report.published)} form version(s) published, "
-            f"{records} historical record(s) added.")
+            f"{records} historical record(s) added, {downtime_count()} downtime stop(s) on record.\n"
+            f"Board screen “{screen.name}”: {base_url.rstrip('/')}/board/{screen.token}")

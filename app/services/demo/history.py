@@ -14,6 +14,7 @@ from app.models import Site, Station, Submission, User
 from app.models.types import frozen_clock, utcnow
 from app.services import attachments, catalogue, evaluation, records, signing, submissions
 from app.services.audit import Actor
+from app.services.demo import floor
 from app.services.shifts import Shift, shift_at
 
 REASONS = [
@@ -98,8 +99,9 @@ def _fill(submission: Submission, actor: Actor, rng: random.Random, at: datetime
 
 
 def _shifts(site: Site, days: int, now: datetime) -> list[Shift]:
+    """The shifts of the last `days` days, oldest first, ending with the current one."""
     current = shift_at(site.shift_pattern, site.timezone, now)
-    found, probe = [], current.start - timedelta(minutes=1)
+    found, probe = [current], current.start - timedelta(minutes=1)
     while True:
         shift = shift_at(site.shift_pattern, site.timezone, probe)
         if shift.start < now - timedelta(days=days):
@@ -143,17 +145,22 @@ def seed_history(days: int, instance: Path) -> int:
     operators = list(db.session.scalars(select(User).where(User.roles.contains("operator")).order_by(User.username)))
     stations = list(db.session.scalars(select(Station).order_by(Station.id)))
     signers = list(db.session.scalars(select(User).where(User.roles.in_(("inspector", "supervisor")))))
-    rng, count, now, pending = random.Random(20261122), 0, utcnow(), []
+    rng, count, now, pending, agenda = random.Random(20261122), 0, utcnow(), [], floor.Agenda()
+    supervisor = db.session.scalar(select(User).where(User.roles.contains("supervisor")).order_by(User.id))
     last = now - timedelta(days=days + 1)
-    for n, shift in enumerate(_shifts(site, days, utcnow())):
+    for n, shift in enumerate(_shifts(site, days, now)):
         actor = Actor(operators[n % len(operators)].id)
+        current = shift.end > now  # the shift running now: Line 1 has done its checks, Line 2 has not yet
+        stop = min(shift.end - timedelta(minutes=30), now - timedelta(minutes=10))
+        if not current:
+            floor.plan_downtime(agenda, stations, operators[n % len(operators)], shift.start, rng)
         at = shift.start + timedelta(minutes=15)
-        for station in stations:
+        for station in stations[:3] if current else stations:
             for version in catalogue.forms_for_station(station):
                 for _ in range(_wanted(version, shift)):
-                    if at > shift.end - timedelta(minutes=30):
+                    if at > stop:
                         break  # keep each record inside its shift and the clock moving forward
-                    last = _sign_due(pending, signers, at, last)
+                    last = agenda.until(at, _sign_due(pending, signers, at, last))
                     with frozen_clock(at):
                         submission = submissions.start_submission(str(uuid.UUID(int=rng.getrandbits(128))),
                                                                   version.id, station.id, actor)
@@ -161,8 +168,12 @@ def seed_history(days: int, instance: Path) -> int:
                     with frozen_clock(at):
                         records.submit(submission, actor)
                     last = at
+                    if supervisor is not None:
+                        floor.plan_deviation_steps(agenda, submission.id, supervisor, at, now, rng)
                     heapq.heappush(pending, (at + timedelta(minutes=rng.randint(30, 240)), count, submission))
                     count += 1
                     at += timedelta(minutes=rng.randint(2, 10))
-    _sign_due(pending, signers, now - timedelta(minutes=1), last)
+    floor.current_stop(agenda, operators[0], now)
+    last = _sign_due(pending, signers, now - timedelta(minutes=1), last)
+    agenda.until(now - timedelta(minutes=1), last)
     return count
