@@ -86,7 +86,9 @@ OBSERVER = """
       }
     }
   }
-  document.addEventListener('htmx:sseOpen', () => { window.__fbOpen = true; });
+  window.__fbOpens = 0; window.__fbErrors = 0;
+  document.addEventListener('htmx:sseOpen', () => { window.__fbOpen = true; window.__fbOpens += 1; });
+  document.addEventListener('htmx:sseError', () => { window.__fbErrors += 1; });
   document.addEventListener('DOMContentLoaded', () => {
     scan();
     new MutationObserver(scan).observe(document.body,
@@ -375,42 +377,72 @@ class HttpChanger(Changer):
 
 # ---- boards ----------------------------------------------------------------------------------
 
-class Boards:
-    """n kiosk pages, one browser context each (each TV is its own browser: no shared 6-connection cap)."""
+class BoardPool:
+    """Kiosk pages, one browser context each (each TV is its own browser, so no page shares another's
+    6-connections-per-host cap). Pages are made once and re-pointed at each server: starting 50 Chromium
+    renderers is the slow part on a small machine."""
 
-    def __init__(self, browser, url: str, n: int, block_stream: bool = False) -> None:
+    SMALL = {"width": 640, "height": 360}
+    TV = {"width": 1920, "height": 1080}
+
+    def __init__(self, browser) -> None:
+        self.browser = browser
         self.contexts, self.pages, self.seen = [], [], []
-        viewport = {"width": 1920, "height": 1080} if n == 1 else {"width": 640, "height": 360}
-        for i in range(n):
-            context = browser.new_context(viewport=viewport)
+        self.n = 0
+
+    def _grow(self, n: int) -> None:
+        while len(self.pages) < n:
+            context = self.browser.new_context(viewport=self.SMALL)
             context.set_default_timeout(30_000)
             context.add_init_script(OBSERVER)
             seen: list[tuple[str, str, float]] = []
             context.expose_binding("__fbSeen", lambda _source, tile, status, at, seen=seen:
                                    seen.append((tile, status, at / 1000)))
-            if block_stream:  # the stream is unreachable: board.js falls back to polling the fragment
-                context.route(re.compile(r".*/events(\?.*)?$"), lambda route: route.abort())
-            page = context.new_page()
-            page.goto(url, wait_until="commit")  # the page goes on loading while the next one is opened
             self.contexts.append(context)
-            self.pages.append(page)
+            self.pages.append(context.new_page())
             self.seen.append(seen)
+
+    def attach(self, url: str, n: int, block_stream: bool = False) -> None:
+        """Point the first n pages at url and wait until every stream is open (with block_stream: the one
+        page is refused its stream, so board.js polls the fragment instead)."""
+        self.detach()
+        self._grow(n)
+        self.pages[0].set_viewport_size(self.TV if n == 1 else self.SMALL)
+        if block_stream:
+            self.pages[0].route(re.compile(r".*/events(\?.*)?$"), lambda route: route.abort())
+        for page, seen in zip(self.pages[:n], self.seen):
+            seen.clear()
+            page.goto(url, wait_until="commit")  # it goes on loading while the next one is pointed
+        self.n = n
         if block_stream:
             self.pages[0].wait_for_selector("body.board--polling", state="attached")
             return
-        deadline = time.time() + 120
-        for page in self.pages:  # (wait_for_function would evaluate a string: the board's CSP forbids it)
-            while not self._open(page):
+        deadline = time.time() + 180
+        for page in self.pages[:n]:  # (wait_for_function would evaluate a string: the board's CSP forbids it)
+            while not self._ask(page, "window.__fbOpen === true"):
                 if time.time() > deadline:
-                    raise RuntimeError("a board's stream did not open within 120 s")
+                    raise RuntimeError("a board's stream did not open within 180 s")
                 page.wait_for_timeout(50)
 
+    def detach(self) -> None:
+        """Close the pages' streams (about:blank) and lift the stream block."""
+        for page in self.pages[:self.n]:
+            page.goto("about:blank")
+        if self.pages:
+            self.pages[0].unroute("**/*")
+            self.pages[0].unroute(re.compile(r".*/events(\?.*)?$"))
+        self.n = 0
+
     @staticmethod
-    def _open(page) -> bool:
+    def _ask(page, expression: str):
         try:
-            return page.evaluate("window.__fbOpen === true")
+            return page.evaluate(expression)
         except Exception:  # still navigating: its execution context is not there yet
-            return False
+            return None
+
+    @property
+    def active_seen(self) -> list[list[tuple[str, str, float]]]:
+        return self.seen[:self.n]
 
     def pump(self, ms: float) -> None:
         """Let Playwright deliver the pages' callbacks for ms milliseconds."""
@@ -419,7 +451,15 @@ class Boards:
     def logs(self) -> list[list[tuple[str, str, float]]]:
         """Every page's own record of tile changes: [(tile id, status, seconds since the epoch)]."""
         return [[(tile, status, at / 1000) for tile, status, at in page.evaluate("window.__fbLog")]
-                for page in self.pages]
+                for page in self.pages[:self.n]]
+
+    def stream_trouble(self) -> tuple[int, int]:
+        """(reconnects, stream errors) the pages saw so far since they were attached."""
+        opens = errors = 0
+        for page in self.pages[:self.n]:
+            opens += max(0, (page.evaluate("window.__fbOpens") or 1) - 1)
+            errors += page.evaluate("window.__fbErrors") or 0
+        return opens, errors
 
     def close(self) -> None:
         for context in self.contexts:
@@ -480,7 +520,7 @@ def match(changes: list[Change], logs: list[list[tuple[str, str, float]]], name:
     return result
 
 
-def drive(boards: Boards, changer: Changer, stations: list[int], count: int, gap: tuple[float, float],
+def drive(boards: BoardPool, changer: Changer, stations: list[int], count: int, gap: tuple[float, float],
           rng: random.Random, wait_all: bool = True) -> list[Change]:
     """count changes rotating over the stations; each waits for every board to show the previous one."""
     changes: list[Change] = []
@@ -493,7 +533,7 @@ def drive(boards: Boards, changer: Changer, stations: list[int], count: int, gap
             deadline = at + TIMEOUT
             while time.time() < deadline:
                 if all(any(t == tile and shows(s, status) and a >= at - TOLERANCE for t, s, a in seen[-20:])
-                       for seen in boards.seen):
+                       for seen in boards.active_seen):
                     break
                 boards.pump(5)
         pause = at + rng.uniform(*gap) - time.time()
@@ -502,7 +542,7 @@ def drive(boards: Boards, changer: Changer, stations: list[int], count: int, gap
     return changes
 
 
-def settle(boards: Boards, changes: list[Change], seconds: float) -> None:
+def settle(boards: BoardPool, changes: list[Change], seconds: float) -> None:
     """Give the last change its full chance to arrive before the logs are read."""
     remaining = changes[-1].at + seconds - time.time()
     if remaining > 0:
@@ -550,8 +590,8 @@ def report(results: list[Result], baseline: Result | None) -> None:
 
 # ---- scenarios -------------------------------------------------------------------------------
 
-def run_engine(engine: str, browser, options, rng: random.Random, results: list[Result]) -> Result | None:
-    """Every board count (and change path) on one engine; on SQLite also the polling baseline."""
+def run_engine(engine: str, pool: BoardPool, options, rng: random.Random, results: list[Result]) -> Result | None:
+    """Every board count (and change path) on one engine; on the first engine also the polling baseline."""
     tmp = Path(tempfile.mkdtemp(prefix=f"floorbook-board-{engine}-"))
     baseline = None
     try:
@@ -562,45 +602,37 @@ def run_engine(engine: str, browser, options, rng: random.Random, results: list[
                 stations = list(db.session.scalars(select(Station.id).order_by(Station.id)))
                 db.session.remove()
             log = tmp / "gunicorn.log"
-            with server(url, tmp / "instance", WORKERS[engine], log) as (base, proc):
-                print(f"[{engine}] migrated, seeded and serving in {time.perf_counter() - started:.1f} s "
-                      f"({len(stations)} stations)", flush=True)
-                kiosk = f"{base}/board/{token}"
-                meter = CpuMeter(proc)
-                changers: list[Changer] = [ServiceChanger(app)]
-                if engine == "sqlite":
-                    changers.append(HttpChanger(app, base))
-                path_note = {"sqlite": "feed poll 0.5 s", "postgresql": "LISTEN/NOTIFY"}[engine]
-                for n in options.boards:
-                    opened = time.perf_counter()
-                    boards = Boards(browser, kiosk, n)
-                    split = stream_split(int(base.rsplit(":", 1)[1]), worker_pids(proc))
-                    print(f"[{engine}] {n} board(s) connected in {time.perf_counter() - opened:.1f} s "
-                          f"(connections per worker: {split})", flush=True)
-                    boards.pump(WARM_UP * 1000)
-                    try:
+            try:
+                with server(url, tmp / "instance", WORKERS[engine], log) as (base, proc):
+                    print(f"[{engine}] migrated, seeded and serving in {time.perf_counter() - started:.1f} s "
+                          f"({len(stations)} stations)", flush=True)
+                    kiosk = f"{base}/board/{token}"
+                    meter = CpuMeter(proc)
+                    service = ServiceChanger(app)
+                    operator = HttpChanger(app, base) if engine == "sqlite" else None
+                    for n in options.boards:
+                        opened = time.perf_counter()
+                        pool.attach(kiosk, n)
+                        split = stream_split(int(base.rsplit(":", 1)[1]), worker_pids(proc))
+                        print(f"[{engine}] {n} board(s) connected in {time.perf_counter() - opened:.1f} s "
+                              f"(open connections per worker: {split})", flush=True)
+                        pool.pump(WARM_UP * 1000)
+                        changers: list[Changer] = [service]
+                        if operator and n in options.operator_boards:
+                            changers.append(operator)
+                        trouble = (0, 0)
                         for changer in changers:
-                            t0 = time.perf_counter()
-                            meter.start()
-                            changes = drive(boards, changer, stations, options.changes, GAP, rng)
-                            settle(boards, changes, 1.0)
-                            cpu = meter.per_change(len(changes))
-                            how = (f"{changer.label} ({path_note})" if isinstance(changer, ServiceChanger)
-                                   else f"{changer.label} (in-process wake)")
-                            result = match(changes, boards.logs(), f"{ENGINE_LABEL[engine]}: {how}", TIMEOUT)
-                            result.cpu, result.load = cpu, os.getloadavg()[0]
-                            if changer.round_trips:
-                                result.note = (f"time zero = POST response; POST round trip p50 "
-                                               f"{ms(statistics.median(changer.round_trips))}")
-                                changer.round_trips.clear()
-                            results.append(result)
-                            print(f"[{engine}] {result.name}, {n} board(s): {len(result.latencies)}/{result.expected} "
-                                  f"delivered, p50 {ms(pct(result.latencies, 50)) if result.latencies else '-'} "
-                                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
-                    finally:
-                        boards.close()
-                if engine == "sqlite" or options.baseline_on == engine:
-                    baseline = polling_baseline(browser, kiosk, ServiceChanger(app), stations, options, rng)
+                            results.append(scenario(engine, pool, changer, stations, meter, options, rng))
+                            now = pool.stream_trouble()
+                            if now != trouble:
+                                results[-1].note += (f"{'; ' if results[-1].note else ''}stream reconnects "
+                                                     f"{now[0] - trouble[0]}, errors {now[1] - trouble[1]}")
+                            trouble = now
+                    pool.detach()
+                    if engine == options.baseline_on:
+                        baseline = polling_baseline(pool, kiosk, service, stations, options, rng)
+                        pool.detach()
+            finally:
                 report_log(engine, log)
             with app.app_context():
                 db.session.remove()
@@ -608,6 +640,27 @@ def run_engine(engine: str, browser, options, rng: random.Random, results: list[
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return baseline
+
+
+def scenario(engine: str, pool: BoardPool, changer: Changer, stations: list[int], meter: CpuMeter, options,
+             rng: random.Random) -> Result:
+    """options.changes changes through changer, watched by the attached boards."""
+    t0 = time.perf_counter()
+    meter.start()
+    changes = drive(pool, changer, stations, options.changes, GAP, rng)
+    settle(pool, changes, 1.0)
+    cpu = meter.per_change(len(changes))
+    path = {"sqlite": "feed poll 0.5 s", "postgresql": "LISTEN/NOTIFY"}[engine]
+    how = f"{changer.label} ({path})" if isinstance(changer, ServiceChanger) else f"{changer.label} (in-process wake)"
+    result = match(changes, pool.logs(), f"{ENGINE_LABEL[engine]}: {how}", TIMEOUT)
+    result.cpu, result.load = cpu, os.getloadavg()[0]
+    if changer.round_trips:
+        result.note = f"time zero = POST response; POST round trip p50 {ms(statistics.median(changer.round_trips))}"
+        changer.round_trips.clear()
+    print(f"[{engine}] {result.name}, {pool.n} board(s): {len(result.latencies)}/{result.expected} delivered, "
+          f"p50 {ms(pct(result.latencies, 50)) if result.latencies else '-'} ({time.perf_counter() - t0:.0f} s)",
+          flush=True)
+    return result
 
 
 def report_log(engine: str, log: Path) -> None:
@@ -630,22 +683,19 @@ def report_log(engine: str, log: Path) -> None:
         print(f"    {line[:200]}")
 
 
-def polling_baseline(browser, kiosk: str, changer: Changer, stations: list[int], options,
+def polling_baseline(pool: BoardPool, kiosk: str, changer: Changer, stations: list[int], options,
                      rng: random.Random) -> Result:
     """One kiosk page on the 10 s polling fallback (stream blocked); changes at random 2-4 s gaps."""
-    boards = Boards(browser, kiosk, 1, block_stream=True)
-    try:
-        t0 = time.perf_counter()
-        changes = drive(boards, changer, stations, options.poll_changes, POLL_GAP, rng, wait_all=False)
-        settle(boards, changes, POLL_SECONDS + 1.5)
-        result = match(changes, boards.logs(), f"polling fallback every {POLL_SECONDS} s (stream blocked)",
-                       POLL_SECONDS + 1.5)
-        print(f"[polling] {len(result.latencies)}/{result.expected} seen, mean staleness "
-              f"{ms(statistics.fmean(result.latencies)) if result.latencies else '-'} "
-              f"({time.perf_counter() - t0:.0f} s)", flush=True)
-        return result
-    finally:
-        boards.close()
+    pool.attach(kiosk, 1, block_stream=True)
+    t0 = time.perf_counter()
+    changes = drive(pool, changer, stations, options.poll_changes, POLL_GAP, rng, wait_all=False)
+    settle(pool, changes, POLL_SECONDS + 1.5)
+    result = match(changes, pool.logs(), f"polling fallback every {POLL_SECONDS} s (stream blocked)",
+                   POLL_SECONDS + 1.5)
+    print(f"[polling] {len(result.latencies)}/{result.expected} seen, mean staleness "
+          f"{ms(statistics.fmean(result.latencies)) if result.latencies else '-'} "
+          f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    return result
 
 
 def main() -> None:
@@ -655,12 +705,15 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite,postgresql", help="sqlite and/or postgresql")
     parser.add_argument("--poll-changes", type=int, help="changes for the polling baseline (default 20; --quick 3)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 changes, 1 and 5 boards, 3 polled")
+    parser.add_argument("--operator-boards", default="1",
+                        help="board counts at which SQLite also runs the operator-POST path (default 1)")
     parser.add_argument("--seed", type=int, default=42)
     options = parser.parse_args()
     for name, full, quick in (("changes", 100, 10), ("boards", "1,50", "1,5"), ("poll_changes", 20, 3)):
         if getattr(options, name) is None:
             setattr(options, name, quick if options.quick else full)
     options.boards = [int(n) for n in options.boards.split(",") if n.strip()]
+    options.operator_boards = {int(n) for n in options.operator_boards.split(",") if n.strip()}
     engines = [e.strip() for e in options.engines.split(",") if e.strip()]
     unknown = set(engines) - set(WORKERS)
     if unknown:
@@ -680,11 +733,13 @@ def main() -> None:
     started = time.perf_counter()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        pool = BoardPool(browser)
         try:
             for engine in engines:
-                found = run_engine(engine, browser, options, rng, results)
+                found = run_engine(engine, pool, options, rng, results)
                 baseline = baseline or found
         finally:
+            pool.close()
             browser.close()
     report(results, baseline)
     print(f"\nwhole run: {time.perf_counter() - started:.0f} s")

@@ -45,6 +45,7 @@ class BoardView:
     """A whole screen: its title, the shift, the tiles in area/line/station order, and the feed position."""
 
     title: str
+    site_name: str
     shift: Shift
     tiles: list[Tile]
     last_event_id: int
@@ -125,8 +126,7 @@ def board_view(screen: BoardScreen, now: datetime | None = None) -> BoardView:
     site = db.session.scalar(select(Site))
     stations = screen_stations(screen)
     tiles = build_tiles(stations, now)
-    title = screen.area.name if screen.area else site.name
-    view = BoardView(title=f"{site.name} · {title}" if screen.area else title,
+    view = BoardView(title=screen.area.name if screen.area else site.name, site_name=site.name,
                      shift=shift_at(site.shift_pattern, site.timezone, now), tiles=tiles,
                      last_event_id=latest_event_id())
     view.summary = summarise(tiles)

@@ -73,10 +73,10 @@ def plan_deviation_steps(agenda: Agenda, submission_id: str, supervisor: User, r
         options, constraints, decision, notes, resolution = rng.choice(PLAYBOOK)
         actor, age = Actor(supervisor.id), now - raised
         steps = [(20, deviations.acknowledge, ())]
-        if age > timedelta(hours=20):
+        if age > timedelta(hours=3):
             steps.append((25, deviations.decide, (options, constraints, decision, supervisor, notes)))
-        if age > timedelta(days=2):
-            steps += [(150, deviations.resolve, (resolution,)), (1300, deviations.close, ())]
+        if age > timedelta(hours=10):
+            steps += [(120, deviations.resolve, (resolution,)), (240, deviations.close, ())]
         _chain(agenda, deviation.id, actor, raised, steps, rng)
 
 

@@ -150,12 +150,12 @@ def seed_history(days: int, instance: Path) -> int:
     last = now - timedelta(days=days + 1)
     for n, shift in enumerate(_shifts(site, days, now)):
         actor = Actor(operators[n % len(operators)].id)
-        current = shift.end > now  # the shift running now: Line 1 has done its checks, Line 2 has not yet
+        current = shift.end > now  # the shift running now: every station but Press 3 has started its checks
         stop = min(shift.end - timedelta(minutes=30), now - timedelta(minutes=10))
         if not current:
             floor.plan_downtime(agenda, stations, operators[n % len(operators)], shift.start, rng)
         at = shift.start + timedelta(minutes=15)
-        for station in stations[:3] if current else stations:
+        for station in [s for s in stations if s.name != "Press 3"] if current else stations:
             for version in catalogue.forms_for_station(station):
                 for _ in range(_wanted(version, shift)):
                     if at > stop:
