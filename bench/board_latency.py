@@ -15,6 +15,8 @@ The next change waits until every board has shown the previous one (or a timeout
 a random 0.3-0.8 s so change times are not phase-locked to the 0.5 s feed poll.
 The polling baseline is a kiosk page whose stream is blocked (the browser aborts /events), so board.js falls
 back to fetching /board/<token>/fragment every 10 s; changes come at random 2-4 s gaps on rotating stations.
+CPU per change is read from /proc for the server (gunicorn's processes), the browser (Chromium and the
+Playwright driver) and the bench process: the boards share this machine's cores with the server.
 
 Run: .venv/bin/python bench/board_latency.py [--changes 100] [--boards 1,50] [--engines sqlite,postgresql]
      [--quick]   (needs /usr/bin/chromium; PostgreSQL at 127.0.0.1:5432, trust auth, user postgres)
@@ -30,7 +32,6 @@ import socket
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -40,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from common import ROOT  # noqa: F401  (puts the project on sys.path)
 from flask import Flask  # noqa: E402
@@ -65,6 +66,7 @@ POLL_SECONDS = 10
 WARM_UP = 1.5         # after the boards connect: a worker's feed poll takes its baseline on its first read
 TOLERANCE = 0.05      # a DOM stamp this much before time zero still counts (the HTTP path's response clock)
 PASSWORD = "operator1-demo"
+STREAM_URL = re.compile(r".*/board/[^/]+/events(\?.*)?$")
 ENGINE_LABEL = {"sqlite": "SQLite, 1 worker", "postgresql": "PostgreSQL, 2 workers"}
 WORKERS = {"sqlite": 1, "postgresql": 2}
 
@@ -409,7 +411,7 @@ class BoardPool:
         self._grow(n)
         self.pages[0].set_viewport_size(self.TV if n == 1 else self.SMALL)
         if block_stream:
-            self.pages[0].route(re.compile(r".*/events(\?.*)?$"), lambda route: route.abort())
+            self.pages[0].route(STREAM_URL, lambda route: route.abort())
         for page, seen in zip(self.pages[:n], self.seen):
             seen.clear()
             page.goto(url, wait_until="commit")  # it goes on loading while the next one is pointed
@@ -429,8 +431,7 @@ class BoardPool:
         for page in self.pages[:self.n]:
             page.goto("about:blank")
         if self.pages:
-            self.pages[0].unroute("**/*")
-            self.pages[0].unroute(re.compile(r".*/events(\?.*)?$"))
+            self.pages[0].unroute(STREAM_URL)
         self.n = 0
 
     @staticmethod

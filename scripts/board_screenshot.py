@@ -45,7 +45,7 @@ def main(out: Path) -> None:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
                 page = browser.new_page(viewport={"width": 1920, "height": 1080})
                 page.goto(url)
-                page.wait_for_function("document.body.dataset.stream === 'open'")
+                page.locator("body[data-stream=open]").wait_for(state="attached")
                 page.screenshot(path=str(out))
                 browser.close()
         finally:

@@ -175,3 +175,35 @@ def test_queue_filters_and_nav_count(as_user, users, make_record, plant):
     assert "Nothing is waiting" in client.get(f"/review?line={line2}").get_data(as_text=True)
     only_fai = client.get(f"/review?form={FAI}").get_data(as_text=True)
     assert "Review First-article inspection" in only_fai and "Review Press start-of-shift" not in only_fai
+
+
+def test_a_deviation_that_needs_a_supervisor_decision_blocks_signing(app, as_user, users, plant, db):
+    """guards_in_place's on_fail requires supervisor_decision: no signature until a supervisor decides."""
+    import uuid
+    from pathlib import Path
+    from app.services import attachments, deviations, records, submissions
+    from app.services.audit import Actor
+    from tests.helpers.deviations import PASSING, PRESS, only_deviation, save
+    from tests.helpers.photos import png
+    actor = Actor(users.operator.id)
+    draft = submissions.start_submission(str(uuid.uuid4()), plant.forms[PRESS].id, plant.stations["Press 1"].id, actor)
+    for item, answer in {**PASSING, "guards_in_place": "fail", "hydraulic_pressure": 150.0}.items():
+        save(draft, users.operator, item, answer)
+    submissions.explain(draft, "guards_in_place", "Rear guard bent", "Press locked out", actor)
+    photo = attachments.store_photo(png(), 10 << 20, Path(app.instance_path), users.operator.id)
+    submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
+    records.submit(draft, actor)
+    inspector = as_user(users.inspector)
+    page = inspector.get(f"/review/{draft.id}").get_data(as_text=True)
+    deviation = only_deviation()
+    assert "cannot be signed yet" in page and f"/deviations/{deviation.id}" in page
+    assert 'name="password"' not in page
+    response = sign(inspector, draft)
+    assert response.status_code == 409 and f"#{deviation.id}" in response.get_data(as_text=True)
+    assert signature_count(db) == 0
+
+    supervisor = Actor(users.supervisor.id)
+    deviations.acknowledge(deviation, supervisor)
+    deviations.decide(deviation, "Fix the guard; run without it", None, "stop_line", users.supervisor, None, supervisor)
+    assert sign(inspector, draft).status_code == 303
+    assert signature_count(db) == 1

@@ -40,7 +40,8 @@ def review(record_id: str):
 
 def _review_page(submission, error: DomainError | None = None):
     html = render_template("review/review.html", **record_context(submission), can_correct=False, error=error,
-                           step=signing.next_step(submission), may_sign=signing.may_sign(current_user, submission))
+                           step=signing.next_step(submission), may_sign=signing.may_sign(current_user, submission),
+                           undecided=signing.awaiting_decision(submission))
     return html, error.status if error else 200
 
 

@@ -76,7 +76,10 @@ def start_downtime(station: Station, reason_code: str, notes: str | None, actor:
     except IntegrityError:
         # Another tablet started one between our check and our insert; the partial unique index won.
         db.session.rollback()
-        raise _already_down(station, running_at(station)) from None
+        running = running_at(station)
+        if running is None:  # not the race: some other constraint failed
+            raise
+        raise _already_down(station, running) from None
     audit.record(actor, "downtime.started", "downtime_event", event.id, after=_state(event))
     board_feed.touch("downtime", station.id)
     db.session.commit()

@@ -5,9 +5,10 @@ from sqlalchemy import select
 
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Answer, Device, FormVersion, RecordVersion, Signature, Station, Submission, User
+from app.models import Answer, Deviation, Device, FormVersion, RecordVersion, Signature, Station, Submission, User
+from app.models.deviation import CLOSED
 from app.models.submission import SIGNED, SUBMITTED
-from app.services import audit
+from app.services import audit, deviations, evaluation
 from app.services.audit import Actor
 from app.services.auth import authenticate_password
 
@@ -60,9 +61,22 @@ def performer_ids(submission: Submission) -> set[int]:
 
 
 def may_sign(user: User, submission: Submission) -> bool:
-    """True when the record waits for a meaning this user's role gives, and the user did not perform it."""
+    """True when the record waits for a meaning this user's role gives, the user did not perform it,
+    and no deviation still waits for the supervisor's decision the form asks for."""
     step = next_step(submission)
-    return bool(step) and user.has_role(step["role"]) and user.id not in performer_ids(submission)
+    return (bool(step) and user.has_role(step["role"]) and user.id not in performer_ids(submission)
+            and not awaiting_decision(submission))
+
+
+def awaiting_decision(submission: Submission) -> list[Deviation]:
+    """Deviations of items whose on_fail requires a supervisor_decision, still without a decision.
+
+    A deviation closed without one (the answer was corrected in the draft) needs none.
+    """
+    needs = {item["name"] for _section, item in evaluation.iter_items(submission.form_version.definition)
+             if "supervisor_decision" in (item.get("on_fail") or {}).get("require", [])}
+    return [d for d in deviations.for_submission(submission.id)
+            if d.item_name in needs and d.decision is None and d.status != CLOSED]
 
 
 def _check_rules(submission: Submission, signer: User, request: SignRequest) -> tuple[RecordVersion, dict]:
@@ -72,6 +86,11 @@ def _check_rules(submission: Submission, signer: User, request: SignRequest) -> 
     if request.seen_sha256 != version.sha256:
         raise DomainError(f"The record changed since you opened it: it is now version {version.version}. "
                           "Review it again before signing.", {"sha256": ["Stale version."]}, status=409)
+    undecided = awaiting_decision(submission)
+    if undecided:
+        names = ", ".join(f"#{d.id}" for d in undecided)
+        raise DomainError(f"Deviation {names} needs a supervisor's decision (the form asks for one) before this "
+                          "record can be signed.", {"meaning": ["Waiting for a supervisor's decision."]}, status=409)
     steps = submission.form_version.definition["sign_off"]
     if request.meaning not in {s["meaning"] for s in steps}:
         raise DomainError(f"“{request.meaning}” is not a signature this form asks for.", {"meaning": ["Unknown meaning."]})

@@ -24,3 +24,4 @@ def tablet_context(browser):
     context.set_default_timeout(10_000)
     yield context
     context.close()
+

@@ -8,6 +8,7 @@ from app.extensions import db
 from app.models import Area, Line, Station
 from app.services import board, reasons
 from app.services.audit import Actor
+from tests.e2e.signin import badge_sign_in
 
 TV = {"viewport": {"width": 1920, "height": 1080}}
 
@@ -18,7 +19,7 @@ def open_board(browser, live_server: str, token: str):
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto(f"{live_server}/board/{token}")
-    page.wait_for_function("document.body.dataset.stream === 'open'")
+    expect(page.locator("body")).to_have_attribute("data-stream", "open")
     page.evaluate("window.__notReloaded = true")
     return context, page
 
@@ -34,17 +35,13 @@ def test_tablet_changes_reach_the_board_live(app, plant, make_user, users, table
     tile = board_page.locator(f"#tile-{press_id}")
     expect(tile).not_to_have_attribute("data-status", "down")
 
-    tablet_context.add_cookies([{"name": app.config["DEVICE_COOKIE"], "value": tablet[1], "url": live_server}])
-    page = tablet_context.new_page()
-    page.goto(f"{live_server}/login/badge")
-    page.get_by_label("Badge").fill("1001")
-    page.get_by_label("PIN").fill("1234")
-    page.get_by_role("button", name="Sign in").tap()
+    page = badge_sign_in(tablet_context, live_server, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
     page.get_by_role("button", name="Start Press start-of-shift check").tap()
     pressure = page.get_by_label("Hydraulic pressure (bar)")
+    pressure.tap()
     pressure.fill("171")
     pressure.press("Tab")
-    expect(page.locator("#item-hydraulic_pressure")).to_have_class(re.compile(r"item--fail"))
+    expect(page.locator("#item-hydraulic_pressure")).to_have_class(re.compile(r"item--fail"), timeout=10_000)
 
     expect(tile).to_have_attribute("data-status", "attention", timeout=2000)
     expect(tile.locator(".tile-deviation")).to_contain_text("Hydraulic pressure 171", timeout=2000)

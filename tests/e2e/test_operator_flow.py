@@ -2,12 +2,13 @@
 import json
 import re
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, expect
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.canonical import sha256_hex
 from app.extensions import db
 from app.models import Answer, RecordVersion, Submission
+from tests.e2e.signin import badge_sign_in, password_sign_in
 from tests.helpers.builders import PASSWORD
 from tests.helpers.photos import jpeg_with_exif
 
@@ -30,11 +31,11 @@ def tap_choice(page, group: str, choice: str) -> None:
 def no_horizontal_scroll(page) -> bool:
     """True when the page settles no wider than the viewport (fonts and images loaded)."""
     page.wait_for_load_state("load")
-    try:
-        page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth", timeout=3000)
-    except PlaywrightTimeoutError:
-        return False
-    return True
+    for _ in range(30):  # wait_for_function would need eval, which our CSP forbids
+        if page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"):
+            return True
+        page.wait_for_timeout(100)
+    return False
 
 
 def small_targets(page) -> list[str]:
@@ -59,12 +60,7 @@ def test_operator_fills_the_press_check_on_a_tablet(app, plant, make_user, users
     """Badge sign-in, tap through, out-of-spec flagged and explained, photo, submit, RecordVersion 1 hashed."""
     make_user("operator", username="operator1", badge="1001", pin="1234")
     live_server = request.getfixturevalue("live_server")
-    tablet_context.add_cookies([{"name": app.config["DEVICE_COOKIE"], "value": tablet[1], "url": live_server}])
-    page = tablet_context.new_page()
-    page.goto(f"{live_server}/login/badge")
-    page.get_by_label("Badge").fill("1001")
-    page.get_by_label("PIN").fill("1234")
-    page.get_by_role("button", name="Sign in").tap()
+    page = badge_sign_in(tablet_context, live_server, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
 
     expect(page.get_by_role("heading", name="Press 1")).to_be_visible()
     page.get_by_role("button", name="Start Press start-of-shift check").tap()
@@ -114,11 +110,7 @@ def test_fill_page_fits_a_portrait_tablet(app, plant, users, start_draft, browse
     draft_id = start_draft(users.operator).id
     live_server = request.getfixturevalue("live_server")
     context = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True)
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Username").fill("t-operator")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").tap()
+    page = password_sign_in(context, live_server, "t-operator", PASSWORD)
     expect(page.get_by_role("heading", name="Choose your station")).to_be_visible()
     page.goto(f"{live_server}/floor/submissions/{draft_id}")
     expect(page.get_by_role("heading", name="Press start-of-shift check")).to_be_visible()

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import LoginThrottle, Signature
+from tests.e2e.signin import password_sign_in
 
 
 def test_inspector_reviews_and_signs_with_password(app, make_user, make_record, tablet_context, request):
@@ -14,11 +15,7 @@ def test_inspector_reviews_and_signs_with_password(app, make_user, make_record, 
     record_id = make_record(operator).id
     live_server = request.getfixturevalue("live_server")
 
-    page = tablet_context.new_page()
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Username").fill("inspector1")
-    page.get_by_label("Password").fill("inspector1-demo")
-    page.get_by_role("button", name="Sign in").tap()
+    page = password_sign_in(tablet_context, live_server, "inspector1", "inspector1-demo")
     page.get_by_role("link", name="Review 1 waiting").tap()
     expect(page.get_by_role("heading", name="Waiting for your signature")).to_be_visible()
     page.get_by_role("link", name="Review Press start-of-shift check · Press 1").tap()

@@ -130,6 +130,9 @@ def _sign_due(pending: list, signers: list[User], until: datetime, last: datetim
         signer = next((u for u in signers if step and u.has_role(step["role"])), None)
         if signer is None:
             continue
+        if signing.awaiting_decision(submission):  # the supervisor has not decided yet: look again in an hour
+            heapq.heappush(pending, (at + timedelta(minutes=60), _n, submission))
+            continue
         with frozen_clock(at):
             signing.seed_signature(submission, signer, Actor(signer.id))
         if signing.next_step(submission):
