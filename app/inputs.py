@@ -1,6 +1,8 @@
 """Parsing request input through marshmallow schemas (unknown fields are refused)."""
 from flask import request
-from marshmallow import RAISE, Schema, ValidationError
+from collections.abc import Mapping
+
+from marshmallow import RAISE, Schema, ValidationError, pre_load, validates_schema
 
 from app.errors import DomainError
 
@@ -21,3 +23,19 @@ def load_form(schema: Schema) -> dict:
         return schema.load(data)
     except ValidationError as error:
         raise DomainError("Some fields need attention.", error.messages_dict) from error
+
+
+class FilterSchema(StrictSchema):
+    """Search filters from a query string: a blank field is a filter not set, and date_to may not come
+    before date_from (schemas without those fields are unaffected)."""
+
+    @pre_load
+    def _drop_blank(self, data: Mapping, **_kwargs) -> dict:
+        return {key: value.strip() if isinstance(value, str) else value
+                for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
+
+    @validates_schema(skip_on_field_errors=False)
+    def _dates_in_order(self, data: dict, **_kwargs) -> None:
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("The end date is before the start date: choose a “to” date on or after "
+                                  f"{data['date_from'].isoformat()}.", "date_to")

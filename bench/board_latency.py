@@ -12,7 +12,9 @@ made either
   commits wakes its own streams in process. Time zero is then the POST's response (the commit precedes it
   by the redirect's build, about a millisecond); the POST round trip is printed too.
 The next change waits until every board has shown the previous one (or a timeout, counted as a miss), plus
-a random 0.3-0.8 s so change times are not phase-locked to the 0.5 s feed poll.
+0.3 s after the commit at least, then a random 0-0.5 s so changes are not phase-locked to the 0.5 s feed poll.
+Beside it, the server's own cost of one stream wake (what each stream does for each change: read the feed,
+build the board, render the changed tiles) is timed in the bench process on the same database.
 The polling baseline is a kiosk page whose stream is blocked (the browser aborts /events), so board.js falls
 back to fetching /board/<token>/fragment every 10 s; changes come at random 2-4 s gaps on rotating stations.
 CPU per change is read from /proc for the server (gunicorn's processes), the browser (Chromium and the
@@ -60,7 +62,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 THREADS = 80          # gunicorn threads per worker: each open stream holds one
 TIMEOUT = 5.0         # a change not shown on a board within this is a miss
-GAP = (0.3, 0.8)      # seconds from one commit to the next (at least; also after every board has it)
+GAP = 0.3             # seconds at least from one commit to the next, and after every board has it ...
+JITTER = 0.5          # ... plus a random 0-0.5 s: change times fall at random phases of the 0.5 s feed poll
 POLL_GAP = (2.0, 4.0)  # polling baseline: rotating over 6 stations, one station changes every >= 12 s
 POLL_SECONDS = 10
 WARM_UP = 1.5         # after the boards connect: a worker's feed poll takes its baseline on its first read
@@ -145,6 +148,34 @@ def prepare(url: str, instance: Path) -> tuple[Flask, str]:
         token = create_screen("Bench TV", None, Actor(admin)).token
         db.session.remove()
     return app, token
+
+
+def wake_cost(app: Flask, changer: "Changer", station_id: int, rounds: int = 30) -> tuple[float, float]:
+    """Median (wall, CPU) seconds of one stream wake after one change, done as app.board.stream does it:
+    is the screen live, read the feed after the last position, build the board, render the changed tiles."""
+    from app.board import stream
+    from app.database import read_only
+    from app.models import BoardScreen
+    from app.services import board
+
+    with app.test_request_context():
+        screen_id = db.session.scalar(select(BoardScreen.id))
+        last = board.latest_event_id()
+        db.session.remove()
+    changer.change(station_id)
+    walls, cpus = [], []
+    with app.test_request_context():
+        for _ in range(rounds):
+            wall, cpu = time.perf_counter(), time.process_time()
+            read_only(db.session)
+            board.is_live(screen_id)
+            message, _ = stream._changes(db.session.get(BoardScreen, screen_id), last, full=False)
+            db.session.remove()
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+            assert message, "the wake found no change to send"
+    changer.change(station_id)  # and back
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def free_port() -> int:
@@ -523,7 +554,9 @@ def match(changes: list[Change], logs: list[list[tuple[str, str, float]]], name:
 
 def drive(boards: BoardPool, changer: Changer, stations: list[int], count: int, gap: tuple[float, float],
           rng: random.Random, wait_all: bool = True) -> list[Change]:
-    """count changes rotating over the stations; each waits for every board to show the previous one."""
+    """count changes rotating over the stations. With wait_all, each waits for every board to show the
+    previous one (or TIMEOUT), then gap[0] after its commit, then a random 0..gap[1]; else gap is the range
+    of the interval from one commit to the next."""
     changes: list[Change] = []
     for k in range(count):
         station = stations[k % len(stations)]
@@ -537,7 +570,10 @@ def drive(boards: BoardPool, changer: Changer, stations: list[int], count: int, 
                        for seen in boards.active_seen):
                     break
                 boards.pump(5)
-        pause = at + rng.uniform(*gap) - time.time()
+        if wait_all:
+            pause = max(at + gap[0], time.time()) + rng.uniform(0, gap[1]) - time.time()
+        else:
+            pause = at + rng.uniform(*gap) - time.time()
         if pause > 0:
             boards.pump(pause * 1000)
     return changes
@@ -591,7 +627,8 @@ def report(results: list[Result], baseline: Result | None) -> None:
 
 # ---- scenarios -------------------------------------------------------------------------------
 
-def run_engine(engine: str, pool: BoardPool, options, rng: random.Random, results: list[Result]) -> Result | None:
+def run_engine(engine: str, pool: BoardPool, options, rng: random.Random, results: list[Result],
+               wakes: dict[str, tuple[float, float]]) -> Result | None:
     """Every board count (and change path) on one engine; on the first engine also the polling baseline."""
     tmp = Path(tempfile.mkdtemp(prefix=f"floorbook-board-{engine}-"))
     baseline = None
@@ -611,6 +648,10 @@ def run_engine(engine: str, pool: BoardPool, options, rng: random.Random, result
                     meter = CpuMeter(proc)
                     service = ServiceChanger(app)
                     operator = HttpChanger(app, base) if engine == "sqlite" else None
+                    wall, cpu = wake_cost(app, service, stations[0])
+                    wakes[engine] = (wall, cpu)
+                    print(f"[{engine}] one stream wake (bench process): median {wall * 1000:.1f} ms wall, "
+                          f"{cpu * 1000:.1f} ms CPU", flush=True)
                     for n in options.boards:
                         opened = time.perf_counter()
                         pool.attach(kiosk, n)
@@ -648,7 +689,7 @@ def scenario(engine: str, pool: BoardPool, changer: Changer, stations: list[int]
     """options.changes changes through changer, watched by the attached boards."""
     t0 = time.perf_counter()
     meter.start()
-    changes = drive(pool, changer, stations, options.changes, GAP, rng)
+    changes = drive(pool, changer, stations, options.changes, (GAP, JITTER), rng)
     settle(pool, changes, 1.0)
     cpu = meter.per_change(len(changes))
     path = {"sqlite": "feed poll 0.5 s", "postgresql": "LISTEN/NOTIFY"}[engine]
@@ -730,6 +771,7 @@ def main() -> None:
           f"gunicorn gthread, {THREADS} threads per worker")
     rng = random.Random(options.seed)
     results: list[Result] = []
+    wakes: dict[str, tuple[float, float]] = {}
     baseline = None
     started = time.perf_counter()
     with sync_playwright() as playwright:
@@ -737,12 +779,15 @@ def main() -> None:
         pool = BoardPool(browser)
         try:
             for engine in engines:
-                found = run_engine(engine, pool, options, rng, results)
+                found = run_engine(engine, pool, options, rng, results, wakes)
                 baseline = baseline or found
         finally:
             pool.close()
             browser.close()
     report(results, baseline)
+    for engine, (wall, cpu) in wakes.items():
+        print(f"one stream wake on {ENGINE_LABEL[engine]} (bench process, median of 30): {wall * 1000:.1f} ms wall, "
+              f"{cpu * 1000:.1f} ms CPU; a worker does one per open stream per change, one at a time (GIL)")
     print(f"\nwhole run: {time.perf_counter() - started:.0f} s")
 
 

@@ -1,10 +1,10 @@
 """Input schemas for deviations: search filters, raising by hand, causes and the supervisor's steps."""
 from typing import Mapping
 
-from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, pre_load, validate
 
 from app.errors import DomainError
-from app.inputs import StrictSchema
+from app.inputs import FilterSchema, StrictSchema
 from app.models.deviation import DECISIONS, STATUSES
 from app.services.deviation_search import DeviationQuery
 
@@ -26,7 +26,7 @@ class _BlankIsMissing(StrictSchema):
         return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
 
 
-class DeviationFilterSchema(_BlankIsMissing):
+class DeviationFilterSchema(FilterSchema):
     """Filters of GET /deviations (the query string); loads {"query": DeviationQuery, "page": int}."""
 
     status = fields.String(load_default=None, validate=validate.OneOf(
@@ -41,12 +41,6 @@ class DeviationFilterSchema(_BlankIsMissing):
         max=200, error="Search text is at most 200 characters."))
     page = fields.Integer(load_default=1, error_messages={"invalid": "The page is a number from 1."},
                           validate=validate.Range(min=1, max=1_000_000, error="The page is a number from 1."))
-
-    @validates_schema(skip_on_field_errors=False)
-    def _dates_in_order(self, data: dict, **_kwargs) -> None:
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise ValidationError("The end date is before the start date: choose a “to” date on or after "
-                                  f"{data['date_from'].isoformat()}.", "date_to")
 
     @post_load
     def _to_query(self, data: dict, **_kwargs) -> dict:

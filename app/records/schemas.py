@@ -1,10 +1,10 @@
 """Input schemas for the records pages: the search filters of the query string."""
 from typing import Mapping
 
-from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate
 
 from app.errors import DomainError
-from app.inputs import StrictSchema
+from app.inputs import FilterSchema
 from app.services.search import PER_PAGE, PER_PAGE_MAX, PER_PAGE_MIN, STATUSES, RecordQuery
 
 _DATE = {"invalid": "Enter a date as YYYY-MM-DD.", "format": "Enter a date as YYYY-MM-DD."}
@@ -15,7 +15,7 @@ def _username(label: str) -> fields.String:
     return fields.String(load_default=None, validate=validate.Length(max=64, error=f"{label} is a username of at most 64 characters."))
 
 
-class RecordQuerySchema(StrictSchema):
+class RecordQuerySchema(FilterSchema):
     """Filters of GET /records (and its exports); an empty field means "not given". Loads a RecordQuery."""
 
     date_from = fields.Date(load_default=None, error_messages=_DATE)
@@ -34,18 +34,6 @@ class RecordQuerySchema(StrictSchema):
     per_page = fields.Integer(load_default=PER_PAGE, validate=validate.Range(
         min=PER_PAGE_MIN, max=PER_PAGE_MAX, error=f"Show {PER_PAGE_MIN} to {PER_PAGE_MAX} records per page."),
         error_messages={"invalid": f"Show {PER_PAGE_MIN} to {PER_PAGE_MAX} records per page."})
-
-    @pre_load
-    def _drop_empty(self, data: Mapping, **_kwargs) -> dict:
-        """Forms send every field; a blank one is a filter not set."""
-        return {key: value.strip() if isinstance(value, str) else value
-                for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
-
-    @validates_schema(skip_on_field_errors=False)
-    def _dates_in_order(self, data: dict, **_kwargs) -> None:
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise ValidationError("The end date is before the start date: choose a “to” date on or after "
-                                  f"{data['date_from'].isoformat()}.", "date_to")
 
     @post_load
     def _to_query(self, data: dict, **_kwargs) -> RecordQuery:
