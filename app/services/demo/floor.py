@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Area, BoardScreen, Deviation, DowntimeEvent, Station, User
 from app.models.deviation import OPEN
 from app.models.types import frozen_clock, utcnow
-from app.services import board, deviations, downtime
+from app.services import board, deviations, downtime, reasons
 from app.services.audit import Actor
 
 # (options considered, constraints, decision, notes, resolution) — what a supervisor writes down.
@@ -115,14 +115,22 @@ def plan_downtime(agenda: Agenda, stations: list[Station], operator: User, shift
     agenda.add(shift_start + timedelta(minutes=rng.randint(60, 300)), begin)
 
 
-def current_stop(agenda: Agenda, operator: User, now: datetime) -> None:
-    """Press 2 has been down for 25 minutes when the demo starts, so the board shows a stop."""
-    station = db.session.scalar(select(Station).where(Station.name == "Press 2"))
-    if station is None or downtime.running_at(station) is not None:
-        return
-    station_id, actor = station.id, Actor(operator.id)
-    agenda.add(now - timedelta(minutes=25), lambda: downtime.start_downtime(
-        db.session.get(Station, station_id), "hydraulic_leak", "Oil dripping from the ram seal; maintenance called.", actor))
+def current_state(agenda: Agenda, operator: User, now: datetime) -> None:
+    """When the demo starts, Press 2 has been down for 25 minutes and Weld 1 has a problem reported by hand
+    40 minutes ago, so the board and the supervisor's inbox have something live to show."""
+    press, weld = (db.session.scalar(select(Station).where(Station.name == name)) for name in ("Press 2", "Weld 1"))
+    actor = Actor(operator.id)
+    if press is not None and downtime.running_at(press) is None:
+        press_id = press.id
+        agenda.add(now - timedelta(minutes=25), lambda: downtime.start_downtime(
+            db.session.get(Station, press_id), "hydraulic_leak", "Oil dripping from the ram seal; maintenance called.",
+            actor))
+    if weld is not None:
+        weld_id = weld.id
+        agenda.add(now - timedelta(minutes=40), lambda: deviations.raise_manual(
+            db.session.get(Station, weld_id), "Spatter on the fixture locating pins: brackets sit 1 mm high, "
+            "6 parts set aside", reasons.deviation_causes()[0], "Pins not cleaned at the last tip dress",
+            "Cleaned the pins, quarantined the 6 parts in a red tote", actor))
 
 
 def board_screen() -> BoardScreen:

@@ -176,7 +176,7 @@ def seed_history(days: int, instance: Path) -> int:
                     heapq.heappush(pending, (at + timedelta(minutes=rng.randint(30, 240)), count, submission))
                     count += 1
                     at += timedelta(minutes=rng.randint(2, 10))
-    floor.current_stop(agenda, operators[0], now)
+    floor.current_state(agenda, operators[0], now)
     last = _sign_due(pending, signers, now - timedelta(minutes=1), last)
     agenda.until(now - timedelta(minutes=1), last)
     return count
