@@ -11,6 +11,8 @@ The threads run only while at least one stream is subscribed.
 import logging
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, func, select
@@ -23,6 +25,7 @@ from app.services.board_feed import CHANNEL
 
 log = logging.getLogger(__name__)
 KEY = "floorbook_board_notifier"
+RENDER_CACHE = 256  # rendered stream messages kept per process
 
 
 class Notifier:
@@ -35,6 +38,8 @@ class Notifier:
         self._subscribers = 0
         self._threads: list[threading.Thread] = []
         self.closed = False
+        self._rendered: OrderedDict[tuple, str] = OrderedDict()
+        self._render_lock = threading.Lock()
 
     def wake(self) -> None:
         """Something changed: wake every waiting stream."""
@@ -47,6 +52,16 @@ class Notifier:
         with self._cond:
             self._cond.wait_for(lambda: self.version != seen, timeout=timeout)
             return self.version
+
+    def rendered(self, key: tuple, render: Callable[[], str]) -> str:
+        """The text for key, rendered once per process: every stream of a screen at the same feed position
+        sends the same bytes, so fifty TVs cost one render, not fifty."""
+        with self._render_lock:
+            if key not in self._rendered:
+                self._rendered[key] = render()
+                if len(self._rendered) > RENDER_CACHE:
+                    self._rendered.popitem(last=False)
+            return self._rendered[key]
 
     def subscribe(self) -> None:
         """A stream starts: make sure the watcher threads run."""
@@ -93,7 +108,7 @@ class Notifier:
             except Exception:  # the database may be restarting: keep polling
                 log.warning("board poll failed", exc_info=True)
                 newest = last
-            if last is not None and newest != last:
+            if newest != last:  # on the first read too: a change may have landed before this thread started
                 self.wake()
             last = newest
             time.sleep(interval)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from flask import current_app, render_template
 
-from app.board.notifier import notifier_for
+from app.board.notifier import Notifier, notifier_for
 from app.database import read_only
 from app.extensions import db
 from app.models import BoardScreen
@@ -47,13 +47,15 @@ def board_stream(screen_id: int, since: int | None) -> Iterator[str]:
                 return
             screen = db.session.get(BoardScreen, screen_id)
             now = time.monotonic()
-            message, last = _changes(screen, last, full=now >= next_refresh)
+            message, last = _changes(notifier, screen, last, full=now >= next_refresh)
             if now >= next_refresh:
                 next_refresh = now + refresh
             if message:
                 yield message
             if now >= next_beat:
-                yield sse("heartbeat", render_template("board/_header.html", view=board.board_view(screen)))
+                key = (screen_id, "heartbeat", last, int(time.time() // heartbeat))
+                yield notifier.rendered(key, lambda: sse("heartbeat", render_template(
+                    "board/_header.html", view=board.board_view(screen))))
                 next_beat = now + heartbeat
             db.session.remove()  # end the read transaction before waiting
             seen = notifier.wait(seen, timeout=max(0.05, min(next_beat, next_refresh) - time.monotonic()))
@@ -62,7 +64,7 @@ def board_stream(screen_id: int, since: int | None) -> Iterator[str]:
         db.session.remove()
 
 
-def _changes(screen: BoardScreen, last: int, full: bool) -> tuple[str, int]:
+def _changes(notifier: Notifier, screen: BoardScreen, last: int, full: bool) -> tuple[str, int]:
     """The board event for feed rows after last (every tile when full); returns it and the new position."""
     events = board.events_after(last, limit=EVENT_LIMIT)
     if not events and not full:
@@ -70,11 +72,16 @@ def _changes(screen: BoardScreen, last: int, full: bool) -> tuple[str, int]:
     newest = events[-1].id if events else last
     if len(events) == EVENT_LIMIT:  # far behind: send everything and jump to the end
         full, newest = True, board.latest_event_id()
-    view = board.board_view(screen)
     touched = {e.station_id for e in events}
     every = full or None in touched
+    # A full refresh is keyed by the minute too: overdue states move with the clock, not with the feed.
+    key = (screen.id, last, newest, int(time.time() // 60) if every else None)
+    return notifier.rendered(key, lambda: _render_changes(screen, touched, every, newest)), newest
+
+
+def _render_changes(screen: BoardScreen, touched: set[int | None], every: bool, newest: int) -> str:
+    view = board.board_view(screen)
     tiles = [t for t in view.tiles if every or t.station.id in touched]
     if not tiles and not every:
-        return "", newest
-    html = render_template("board/_changes.html", view=view, tiles=tiles)
-    return sse("board", html, newest), newest
+        return ""
+    return sse("board", render_template("board/_changes.html", view=view, tiles=tiles), newest)
