@@ -39,6 +39,7 @@ run: demo
 	@echo "                           supervisor1 / supervisor1-demo   auditor1 / auditor1-demo   admin / admin-demo"
 	@echo "  Badge sign-in on a registered tablet: badge 1001 PIN 1234 (operator1), badge 1002 PIN 2345 (operator2)"
 	@echo "  Register a tablet: sign in as admin or supervisor1, open Tablets, 'Register this tablet'."
+	@echo "  The board for a TV: the kiosk URL printed above (admin can add more under Boards)."
 	@echo
 	FLOORBOOK_ENV=development PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 

@@ -1,0 +1,171 @@
+"""The changes the board latency bench (bench/board_latency.py) makes, and what one costs a stream: stations
+flipped down and up through the app's services in the bench process, or as operator1 over HTTP like a tablet.
+"""
+import re
+import statistics
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+from common import ROOT  # noqa: F401  (puts the project on sys.path)
+from flask import Flask  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from app.extensions import db  # noqa: E402
+from app.models import DowntimeEvent, Station, User  # noqa: E402
+from app.services.audit import Actor  # noqa: E402
+
+PASSWORD = "operator1-demo"
+
+
+# ---- changes --------------------------------------------------------------------------------
+
+class Changer:
+    """Flips a station down (downtime start) or up (stop); change() returns (time zero, 'down' | 'up')."""
+
+    label = ""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.reason = self._leaf_reason()
+        self.round_trips: list[float] = []
+
+    def _leaf_reason(self) -> str:
+        from app.services.reasons import downtime_tree
+        with self.app.app_context():
+            return next(node.children[0].code for node in downtime_tree() if node.children)
+
+    def running_id(self, station_id: int) -> int | None:
+        """The station's running downtime (read, then the transaction ends: SQLite begins every one IMMEDIATE)."""
+        with self.app.app_context():
+            found = db.session.scalar(select(DowntimeEvent.id).where(DowntimeEvent.station_id == station_id,
+                                                                     DowntimeEvent.ended_at.is_(None)))
+            db.session.remove()
+            return found
+
+    def change(self, station_id: int) -> tuple[float, str]:
+        raise NotImplementedError
+
+
+class ServiceChanger(Changer):
+    """Through app.services.downtime in the bench process's own app context."""
+
+    label = "bench process"
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
+        with app.app_context():
+            self.actor = Actor(db.session.scalar(select(User.id).where(User.username == "operator1")))
+            db.session.remove()
+
+    def change(self, station_id: int) -> tuple[float, str]:
+        from app.services import downtime
+        running = self.running_id(station_id)
+        with self.app.app_context():
+            if running is None:
+                station = db.session.get(Station, station_id)
+                downtime.start_downtime(station, self.reason, "board latency bench", self.actor)
+                done, status = time.time(), "down"
+            else:
+                downtime.stop_downtime(db.session.get(DowntimeEvent, running), "bench: reset", self.actor)
+                done, status = time.time(), "up"
+            db.session.remove()
+        return done, status
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class HttpChanger(Changer):
+    """As operator1 over HTTP, the way a tablet does it: POST /floor/downtime, POST /floor/downtime/<id>/stop."""
+
+    label = "operator POST"
+
+    def __init__(self, app: Flask, base: str) -> None:
+        super().__init__(app)
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect())
+        page = self._get("/login")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        status = self._post("/login", {"username": "operator1", "password": PASSWORD, "csrf_token": token})
+        if status not in (302, 303):
+            raise RuntimeError(f"operator1 could not sign in (HTTP {status})")
+        page = self._get("/floor/downtime/new?station_id=1")
+        self.csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+
+    def _get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.read().decode()
+
+    def _post(self, path: str, form: dict) -> int:
+        data = urllib.parse.urlencode(form).encode()
+        try:
+            with self.opener.open(self.base + path, data=data, timeout=30) as response:
+                response.read()
+                return response.status
+        except urllib.error.HTTPError as error:  # 303 (no redirect followed), or a refusal
+            error.read()
+            return error.code
+
+    def change(self, station_id: int) -> tuple[float, str]:
+        running = self.running_id(station_id)
+        if running is None:
+            path, form, status = "/floor/downtime", {"station_id": station_id, "reason_code": self.reason,
+                                                     "notes": "board latency bench"}, "down"
+        else:
+            path, form, status = f"/floor/downtime/{running}/stop", {"fix": "bench: reset"}, "up"
+        sent = time.time()
+        code = self._post(path, form | {"csrf_token": self.csrf})
+        done = time.time()
+        if code != 303:
+            raise RuntimeError(f"POST {path} answered {code}, not 303")
+        self.round_trips.append(done - sent)
+        return done, status
+
+
+# ---- the cost of one stream wake ----------------------------------------------------------------
+
+def wake_cost(app: Flask, changer: Changer, station_id: int, rounds: int = 30) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of one stream wake after one change, done as app.board.stream does it: is
+    the screen live, read the feed after the last position, then either build the board and render the changed
+    tiles ("first": the first stream of a process at that position) or take that render from the process's
+    notifier ("shared": every other stream of the same screen at the same position)."""
+    from app.board import stream
+    from app.board.notifier import Notifier
+    from app.database import read_only
+    from app.models import BoardScreen
+    from app.services import board
+
+    with app.test_request_context():
+        screen_id = db.session.scalar(select(BoardScreen.id))
+        last = board.latest_event_id()
+        db.session.remove()
+    changer.change(station_id)
+
+    def wake(notifier: Notifier) -> str:
+        read_only(db.session)
+        board.is_live(screen_id)
+        message, _ = stream._changes(notifier, db.session.get(BoardScreen, screen_id), last, full=False)
+        db.session.remove()
+        assert message, "the wake found no change to send"
+        return message
+
+    costs = {}
+    shared = Notifier(app)  # not subscribed: no watcher threads, only its render cache
+    with app.test_request_context():
+        wake(shared)  # the first stream's render, which the others then share
+        for kind, notifier_for_round in (("first", lambda: Notifier(app)), ("shared", lambda: shared)):
+            walls, cpus = [], []
+            for _ in range(rounds):
+                notifier = notifier_for_round()
+                wall, cpu = time.perf_counter(), time.process_time()
+                wake(notifier)
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+            costs[kind] = (statistics.median(walls), statistics.median(cpus))
+    changer.change(station_id)  # and back
+    return costs
