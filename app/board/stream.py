@@ -42,10 +42,10 @@ def board_stream(screen_id: int, since: int | None) -> Iterator[str]:
         seen = notifier.version
         while not notifier.closed:
             read_only(db.session)
-            if not board.is_live(screen_id):
+            screen = db.session.get(BoardScreen, screen_id)  # read afresh on every wake: a revoke ends the stream
+            if screen is None or screen.revoked_at is not None:
                 yield sse("revoked", render_template("board/_revoked.html"))
                 return
-            screen = db.session.get(BoardScreen, screen_id)
             now = time.monotonic()
             message, last = _changes(notifier, screen, last, full=now >= next_refresh)
             if now >= next_refresh:

@@ -93,11 +93,6 @@ def screen_for_token(token: str) -> BoardScreen:
     return screen
 
 
-def is_live(screen_id: int) -> bool:
-    """False once the screen was revoked (the stream re-checks on every wake)."""
-    return db.session.scalar(select(BoardScreen.revoked_at).where(BoardScreen.id == screen_id)) is None
-
-
 # ---- tiles ---------------------------------------------------------------------------------
 
 def screen_stations(screen: BoardScreen) -> list[Station]:

@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Area, BoardScreen, Deviation, DowntimeEvent, Station, User
@@ -144,4 +144,4 @@ def board_screen() -> BoardScreen:
 
 def downtime_count() -> int:
     """How many stops the demo plant has on record."""
-    return len(db.session.scalars(select(DowntimeEvent.id)).all())
+    return db.session.scalar(select(func.count(DowntimeEvent.id)))
