@@ -1,4 +1,4 @@
-"""`flask --app wsgi …` commands: forms, users, audit, demo, backup."""
+"""`flask --app wsgi …` commands: forms, users, audit, tls, demo, backup."""
 import sys
 from pathlib import Path
 
@@ -105,7 +105,9 @@ def backup(path: Path) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to app."""
-    for command in (forms_cli, users_cli, audit_cli, demo, backup):
+    from app.cli_tls import tls_cli
+
+    for command in (forms_cli, users_cli, audit_cli, tls_cli, demo, backup):
         app.cli.add_command(command)
 
 
