@@ -41,6 +41,11 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("FLOORBOOK_SECURE_COOKIES", "0") == "1"
     WTF_CSRF_TIME_LIMIT = None  # a tablet form may stay open all shift; the token is bound to the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    # CSRF is checked in app.security for every POST except a tablet outbox replay, which carries no
+    # cookie at all (it is authenticated by its outbox token, a header no other site can send).
+    WTF_CSRF_CHECK_DEFAULT = False
+    # How long a change saved on a tablet may wait for the network and still be sent as its author's.
+    OUTBOX_TOKEN_DAYS = float(os.environ.get("FLOORBOOK_OUTBOX_TOKEN_DAYS", "7"))
     # argon2id (RFC 9106 second recommended option: t=3, m=64 MiB, p=4).
     PASSWORD_HASH_PARAMS = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
 

@@ -7,12 +7,15 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
-from app.extensions import db, login_manager
+from app.extensions import csrf, db, login_manager
 from app.htmx import hx_redirect, is_htmx
 from app.models import User
 from app.models.types import utcnow
 from app.services.audit import Actor
+from app.services import outbox_tokens
 from app.services.devices import device_for_token
+
+OUTBOX_HEADER = "X-Floorbook-Outbox"
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
@@ -30,6 +33,36 @@ def _load_user(user_id: str) -> User | None:
     if user is None or not user.active or user.session_generation != generation:
         return None
     return user
+
+
+@login_manager.request_loader
+def _load_outbox_bearer(req) -> User | None:
+    # Only for a request with no session at all (a replay sends no cookie) to an @idempotent endpoint.
+    token = req.headers.get(OUTBOX_HEADER)
+    view = current_app.view_functions.get(req.endpoint or "")
+    if not token or not getattr(view, "accepts_outbox_token", False):
+        return None
+    bearer = outbox_tokens.verify(token)
+    if bearer is None:
+        return None
+    g.outbox_bearer, g.device = True, bearer.device
+    return bearer.user
+
+
+def _csrf_unless_outbox():
+    # A replay authenticated by its outbox token carries no cookie, so there is nothing to forge.
+    if request.method not in current_app.config["WTF_CSRF_METHODS"] or request.endpoint == "static":
+        return
+    if current_user.is_authenticated and g.get("outbox_bearer"):
+        return
+    csrf.protect()
+
+
+def outbox_token() -> str | None:
+    """The token this page's outbox keeps with each change (None when no one who fills forms is signed in)."""
+    if not current_user.is_authenticated or not current_user.has_role("operator", "inspector", "supervisor"):
+        return None
+    return outbox_tokens.issue(current_user, g.get("device"))
 
 
 def current_actor() -> Actor:
@@ -96,9 +129,12 @@ def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.endpoint != "static" and response.mimetype == "text/html":
+        response.vary.add("HX-Request")  # one URL may answer a page or an htmx fragment; caches must not mix them
     if current_user.is_authenticated and request.endpoint != "static":
         # Shared tablets: the next user must not see this user's pages from the cache.
         response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Floorbook-User"] = str(current_user.id)  # whose copy the service worker keeps
     return response
 
 
@@ -107,9 +143,10 @@ def register_security(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_before_request)
+    app.before_request(_csrf_unless_outbox)
     app.after_request(_security_headers)
 
     @app.context_processor
     def _inject():
         return {"current_device": g.get("device"),
-                "idle_timeout_minutes": app.config["IDLE_TIMEOUT_MINUTES"]}
+                "idle_timeout_minutes": app.config["IDLE_TIMEOUT_MINUTES"], "outbox_token": outbox_token}

@@ -7,6 +7,7 @@ from flask_login import current_user
 from app.deviations import LIST_ROLES, RAISE_ROLES, STEP_ROLES, bp
 from app.deviations.schemas import CauseSchema, DecideSchema, RaiseSchema, ResolveSchema, StepSchema, load_filters
 from app.errors import DomainError
+from app.idempotent import idempotent
 from app.extensions import db
 from app.htmx import render_page_or_partial
 from app.inputs import StrictSchema, load_form
@@ -54,6 +55,7 @@ def new():
 
 @bp.post("")
 @roles_required(*RAISE_ROLES)
+@idempotent
 def create():
     """Raise a deviation by hand; its page opens next."""
     station = deviations.get_station(request.form.get("station_id", type=int))
@@ -82,6 +84,7 @@ def _step(deviation_id: int, schema: type[StrictSchema], act: Callable[..., obje
 
 @bp.post("/<int:deviation_id>/cause")
 @roles_required(*RAISE_ROLES)
+@idempotent
 def cause(deviation_id: int):
     """Record the cause (category + words) and the immediate action."""
     return _step(deviation_id, CauseSchema, lambda d, data: deviations.record_cause(

@@ -4,6 +4,7 @@ from flask import flash, redirect, request, url_for
 from app.downtime import bp
 from app.downtime.schemas import StartSchema, StopSchema, load_query, station_of
 from app.errors import DomainError
+from app.idempotent import idempotent
 from app.floor import FILL_ROLES
 from app.htmx import hx_redirect, is_htmx, render_page_or_partial
 from app.inputs import load_form
@@ -24,6 +25,7 @@ def new():
 
 @bp.post("/floor/downtime")
 @roles_required(*FILL_ROLES)
+@idempotent
 def start():
     """Mark the station down; a missing or unknown reason, or a station already down, returns to the reason page."""
     station = downtime.get_station(station_of(request.form.to_dict()))
@@ -42,6 +44,7 @@ def start():
 
 @bp.post("/floor/downtime/<int:event_id>/stop")
 @roles_required(*FILL_ROLES)
+@idempotent
 def stop(event_id: int):
     """Mark the station running again with what fixed it; a refusal comes back inside the downtime panel."""
     event = downtime.get_event(event_id)

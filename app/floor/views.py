@@ -5,6 +5,7 @@ from flask import current_app, flash, redirect, render_template, request, send_f
 from flask_login import current_user
 
 from app.errors import DomainError
+from app.idempotent import idempotent
 from app.floor import FILL_ROLES, bp
 from app.floor.context import all_areas, current_station, fill_context, get_submission
 from app.floor.schemas import ExplainSchema, StartSchema, StationSchema
@@ -57,6 +58,7 @@ def choose_station():
 
 @bp.post("/floor/submissions")
 @roles_required(*FILL_ROLES)
+@idempotent
 def start():
     """Start (or, posted again, reopen) a submission with the tablet's UUID."""
     data = load_form(StartSchema())
@@ -76,6 +78,7 @@ def fill(submission_id: str):
 
 @bp.post("/floor/submissions/<submission_id>/items/<item_name>")
 @roles_required(*FILL_ROLES)
+@idempotent
 def save_answer(submission_id: str, item_name: str):
     """Save one answer; answer with the item, its dependents and the progress bar."""
     submission = get_submission(submission_id)
@@ -85,6 +88,7 @@ def save_answer(submission_id: str, item_name: str):
 
 @bp.post("/floor/submissions/<submission_id>/items/<item_name>/explain")
 @roles_required(*FILL_ROLES)
+@idempotent
 def explain(submission_id: str, item_name: str):
     """Save why an answer failed and what was done."""
     submission = get_submission(submission_id)
@@ -95,6 +99,7 @@ def explain(submission_id: str, item_name: str):
 
 @bp.post("/floor/submissions/<submission_id>/items/<item_name>/photo")
 @roles_required(*FILL_ROLES)
+@idempotent
 def add_photo(submission_id: str, item_name: str):
     """Store a photo taken with the tablet camera and attach it to the item."""
     submission = get_submission(submission_id)
@@ -110,6 +115,7 @@ def add_photo(submission_id: str, item_name: str):
 
 @bp.post("/floor/submissions/<submission_id>/submit")
 @roles_required(*FILL_ROLES)
+@idempotent
 def submit(submission_id: str):
     """Freeze the record, or list what is still missing."""
     submission = get_submission(submission_id)

@@ -4,6 +4,7 @@ from app.models.board import BoardEvent, BoardScreen
 from app.models.deviation import Deviation
 from app.models.downtime import DowntimeEvent
 from app.models.form import FormVersion
+from app.models.idempotency import IdempotencyKey
 from app.models.plant import Area, Line, Site, Station
 from app.models.signature import RenderedPdf, Signature
 from app.models.submission import Answer, Attachment, RecordVersion, Submission
@@ -11,6 +12,6 @@ from app.models.user import ROLES, Device, LoginThrottle, User
 
 __all__ = [
     "Answer", "Area", "Attachment", "AuditEvent", "BoardEvent", "BoardScreen", "Deviation", "Device",
-    "DowntimeEvent", "FormVersion", "Line", "LoginThrottle",
+    "DowntimeEvent", "FormVersion", "IdempotencyKey", "Line", "LoginThrottle",
     "RecordVersion", "RenderedPdf", "ROLES", "Signature", "Site", "Station", "Submission", "User",
 ]

@@ -287,6 +287,9 @@
     }
   });
 
+  // For outbox.js: the same save-state words and ids on every path.
+  window.Floorbook = { uuid4: uuid4, saveStateFor: saveStateFor, setSaveState: setSaveState };
+
   /* ---------------------------------------------------------------- */
   /* Start-up                                                          */
   /* ---------------------------------------------------------------- */

@@ -9,12 +9,28 @@ TABLET = {"viewport": {"width": 1280, "height": 800}, "has_touch": True, "device
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
+    """Playwright for the session."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
     """One headless Chromium for the session (never a downloaded browser)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def installed_tablet(playwright, tmp_path):
+    """A tablet browser with a real profile on disk (not incognito, which Chromium never installs from)."""
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, **TABLET)
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
 
 
 @pytest.fixture

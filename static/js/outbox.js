@@ -1,0 +1,419 @@
+/*
+ * Floorbook outbox on the page: nothing entered on a tablet is lost when the network is not there.
+ *
+ * Every htmx change inside [data-outbox] (answers, reasons, photos, submit) gets its own
+ * Idempotency-Key. If it cannot reach the server (offline, or older changes still waiting, which
+ * must arrive first) it goes into the IndexedDB outbox (outbox-store.js) with the author's outbox
+ * token, and the item says "Saved on this tablet" at once. The queue is replayed in order on
+ * `online`, on load, every 15 s, after each new change, and by the service worker. A badge on every
+ * page counts the signed-in person's waiting changes; /floor/outbox lists them.
+ */
+(function () {
+  "use strict";
+
+  const store = window.FloorbookOutbox;
+  const ui = window.Floorbook;
+  if (!store || !ui || !window.indexedDB) {
+    return;
+  }
+  const meta = (name) => (document.querySelector('meta[name="' + name + '"]') || {}).content || "";
+  const me = { id: meta("floorbook-user"), name: meta("floorbook-user-name"), token: meta("floorbook-outbox-token") };
+  const REPLAY_EVERY_MS = 15000;
+  let items = [];
+  let flushing = null;
+
+  const mine = () => items.filter((item) => item.owner === me.id);
+  const waitingMine = () => mine().filter((item) => item.state === "waiting");
+  const page = () => document.querySelector("[data-outbox]");
+  const onFillPageOf = (item) => page() && page().dataset.submissionId === item.submissionId;
+
+  /* ---------------------------------------------------------------- */
+  /* Badge and item states                                             */
+  /* ---------------------------------------------------------------- */
+
+  async function refresh() {
+    items = await store.all();
+    const count = mine().length;
+    const attention = mine().some((item) => item.state !== "waiting");
+    document.body.dataset.outboxCount = String(count);
+    for (const badge of document.querySelectorAll("[data-outbox-badge]")) {
+      badge.hidden = count === 0;
+      badge.dataset.state = attention ? "attention" : "waiting";
+      badge.querySelector("[data-outbox-count]").textContent = String(count);
+    }
+    document.dispatchEvent(new CustomEvent("floorbook:outbox", { detail: { mine: mine(), others: items.length - count } }));
+  }
+
+  function itemElement(name) {
+    return name ? document.getElementById("item-" + name) : null;
+  }
+
+  function showKept(item) {
+    if (!onFillPageOf(item)) {
+      return;
+    }
+    if (item.kind === "submit") {
+      const result = document.getElementById("submit-result");
+      if (result) {
+        result.className = "alert alert-" + (item.state === "waiting" ? "info" : "error");
+        result.textContent = item.state === "waiting"
+          ? "Submitted on this tablet: it is sent as soon as the connection is back."
+          : "Not submitted — " + item.error;
+        result.setAttribute("role", "status");
+      }
+      return;
+    }
+    const element = itemElement(item.itemName);
+    const state = element ? element.querySelector(".save-state") : null;
+    if (item.state === "waiting") {
+      ui.setSaveState(state, "local", "Saved on this tablet");
+    } else {
+      ui.setSaveState(state, "error", "Not saved — " + item.error);
+    }
+    if (element && item.kind === "photo") {
+      showPhoto(element, item);
+    }
+    if (element && item.kind === "answer") {
+      localCheck(element, item);
+    }
+  }
+
+  function showPhoto(element, item) {
+    const blob = (item.entries.find((entry) => entry[1] instanceof Blob) || [])[1];
+    if (!blob || element.querySelector("img[data-local-photo]")) {
+      return;
+    }
+    const img = document.createElement("img");
+    img.src = URL.createObjectURL(blob);
+    img.alt = "Photo saved on this tablet";
+    img.dataset.localPhoto = "";
+    let thumbs = element.querySelector(".photo-thumbs");
+    if (!thumbs) {
+      thumbs = document.createElement("div");
+      thumbs.className = "photo-thumbs";
+      element.querySelector(".item-head").after(thumbs);
+    }
+    thumbs.append(img);
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Offline: a number outside its spec still asks why at once         */
+  /* ---------------------------------------------------------------- */
+
+  function readings(item) {
+    return item.entries.filter((e) => e[0] === "value" || e[0].startsWith("sample_"))
+      .map((e) => parseFloat(String(e[1]).replace(",", "."))).filter((n) => !Number.isNaN(n));
+  }
+
+  function localCheck(element, item) {
+    const lsl = parseFloat(element.dataset.lsl);
+    const usl = parseFloat(element.dataset.usl);
+    const out = readings(item).some((n) => n < lsl || n > usl);
+    const box = element.querySelector("[data-local-why]");
+    if (!out) {
+      if (box) {
+        box.remove();
+      }
+      return;
+    }
+    const pill = element.querySelector(".item-state");
+    if (pill) {
+      pill.className = "item-state item-state--fail";
+      pill.textContent = "✗ Out of spec";
+    }
+    if (!box && !element.querySelector(".why-box") && element.dataset.explainUrl) {
+      element.append(whyBox(element));
+    }
+  }
+
+  function field(form, tag, name, labelText) {
+    const label = document.createElement("label");
+    label.textContent = labelText;
+    const input = document.createElement(tag);
+    input.name = name;
+    input.id = "local-" + name + "-" + form.dataset.item;
+    label.htmlFor = input.id;
+    if (tag === "textarea") {
+      input.rows = 2;
+    }
+    form.append(label, input);
+    return input;
+  }
+
+  function whyBox(element) {
+    const form = document.createElement("form");
+    form.className = "why-box";
+    form.dataset.localWhy = "";
+    form.dataset.item = element.dataset.item;
+    const note = document.createElement("p");
+    note.className = "why-label";
+    note.setAttribute("role", "status");
+    note.textContent = "⚠ Out of spec. The supervisors see it as soon as the connection is back.";
+    form.append(note);
+    const select = field(form, "select", "cause_category", "Cause category");
+    for (const name of [""].concat(JSON.parse(element.dataset.causes || "[]"))) {
+      select.append(new Option(name || "Not known yet", name));
+    }
+    field(form, "textarea", "reason", element.dataset.prompt || "What happened, and what did you do?").required = true;
+    field(form, "textarea", "action", "Action taken");
+    const button = document.createElement("button");
+    button.className = "btn btn-danger";
+    button.type = "submit";
+    button.textContent = "Save reason";
+    form.append(button);
+    return form;
+  }
+
+  document.addEventListener("submit", (evt) => {
+    const form = evt.target;
+    if (!form.matches || !form.matches("[data-local-why]")) {
+      return;
+    }
+    evt.preventDefault();
+    const element = form.closest(".item");
+    const entries = Array.from(new FormData(form).entries());
+    entries.push(["csrf_token", meta("csrf-token")]);
+    keep(record(element.dataset.explainUrl, "POST", entries, element, "explain"));
+  });
+
+  /* ---------------------------------------------------------------- */
+  /* Taking changes into the outbox                                    */
+  /* ---------------------------------------------------------------- */
+
+  function kindOf(url) {
+    const tail = url.split("?")[0].split("/").pop();
+    return { explain: "explain", photo: "photo", submit: "submit", submissions: "start" }[tail] || "answer";
+  }
+
+  function labelOf(element, kind) {
+    const label = element && element.querySelector(".item-label");
+    const words = { answer: "Answer", explain: "Reason", photo: "Photo", submit: "Submit checklist", start: "Start" };
+    return words[kind] + (label ? ": " + label.textContent.replace(/\s*\*\s*$/, "").trim() : "");
+  }
+
+  function record(url, method, entries, element, kind) {
+    const scope = page();
+    return {
+      key: ui.uuid4(), url: url, method: method, entries: entries, owner: me.id, ownerName: me.name,
+      token: me.token, submissionId: scope ? scope.dataset.submissionId || "" : "",
+      itemName: element ? element.dataset.item || "" : "", kind: kind, label: labelOf(element, kind),
+    };
+  }
+
+  async function keep(item) {
+    await refresh();
+    for (const old of mine()) {
+      // A new answer replaces an older refused one for the same item: it is the operator's correction.
+      const same = old.submissionId === item.submissionId && old.itemName === item.itemName && old.kind === item.kind;
+      if (same && old.state !== "waiting") {
+        await store.remove(old.seq);
+      }
+    }
+    const kept = await store.add(item);
+    showKept(kept);
+    store.changed();
+    await refresh();
+    askForSync();
+    flush();
+  }
+
+  document.addEventListener("htmx:configRequest", (evt) => {
+    const d = evt.detail;
+    if (!d || !d.elt || !d.elt.closest || !d.elt.closest("[data-outbox]") || !me.token || d.verb === "get") {
+      return;
+    }
+    const entries = Array.from(d.formData.entries(), ([name, value]) =>
+      (value instanceof Blob ? [name, value, value.name || "photo.jpg"] : [name, value]));
+    const element = d.elt.closest(".item");
+    const item = record(d.path, d.verb.toUpperCase(), entries, element, kindOf(d.path));
+    d.headers["Idempotency-Key"] = item.key;
+    d.elt.floorbookOutbox = item;
+    if (navigator.onLine === false || waitingMine().length > 0) {
+      evt.preventDefault(); // behind what is already waiting, so the server sees changes in order
+      d.elt.floorbookOutbox = null;
+      keep(item);
+    }
+  });
+
+  function unsent(evt) {
+    const elt = evt.detail && evt.detail.elt;
+    const item = elt && elt.floorbookOutbox;
+    if (item) {
+      elt.floorbookOutbox = null;
+      keep(item);
+    }
+  }
+  document.addEventListener("htmx:sendError", unsent);
+  document.addEventListener("htmx:timeout", unsent);
+  document.addEventListener("htmx:afterRequest", (evt) => {
+    if (evt.detail && evt.detail.elt && evt.detail.xhr && evt.detail.xhr.status) {
+      evt.detail.elt.floorbookOutbox = null; // the server answered; htmx shows it
+    }
+  });
+
+  /* ---------------------------------------------------------------- */
+  /* Replay                                                            */
+  /* ---------------------------------------------------------------- */
+
+  async function delivered(item, response) {
+    if (!onFillPageOf(item)) {
+      return;
+    }
+    const laterSame = waitingMine().some((o) => o.seq > item.seq && o.itemName === item.itemName);
+    const html = response.headers.get("Content-Type") || "";
+    if (laterSame || !item.itemName || html.indexOf("text/html") !== 0 || !itemElement(item.itemName)) {
+      return;
+    }
+    const text = await response.text();
+    window.htmx.swap(itemElement(item.itemName), text, { swapStyle: "outerHTML" });
+  }
+
+  function flush() {
+    if (flushing || navigator.onLine === false) {
+      return flushing;
+    }
+    flushing = store.replay(delivered).catch(() => null).then(() => refresh()).finally(() => {
+      flushing = null;
+      for (const item of mine()) {
+        showKept(item);
+      }
+    });
+    return flushing;
+  }
+
+  function askForSync() {
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.ready.then((reg) => reg.sync && reg.sync.register("floorbook-outbox")).catch(() => null);
+    }
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Shared tablets: sign-out keeps the outbox, the next person sees none of it */
+  /* ---------------------------------------------------------------- */
+
+  function forgetPages() {
+    try {
+      window.localStorage.removeItem("htmx-history-cache");
+    } catch (e) {
+      /* storage unavailable */
+    }
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
+    }
+  }
+
+  document.addEventListener("submit", (evt) => {
+    const form = evt.target;
+    if (!form.matches || !form.matches("[data-sign-out]")) {
+      return;
+    }
+    const dialog = document.getElementById("sign-out-warning");
+    if (mine().length > 0 && dialog && form.dataset.confirmed !== "yes") {
+      evt.preventDefault();
+      dialog.querySelector("[data-outbox-count]").textContent = String(mine().length);
+      dialog.showModal();
+      return;
+    }
+    forgetPages();
+  });
+
+  document.addEventListener("click", (evt) => {
+    const button = evt.target.closest && evt.target.closest("[data-sign-out-anyway]");
+    if (button) {
+      const form = document.querySelector("form[data-sign-out]");
+      form.dataset.confirmed = "yes";
+      forgetPages();
+      form.submit();
+    }
+  });
+
+  /* ---------------------------------------------------------------- */
+  /* Start-up                                                          */
+  /* ---------------------------------------------------------------- */
+
+  async function start() {
+    if (!me.id) {
+      forgetPages(); // nobody signed in: no one's pages may stay in the cache
+    }
+    await refresh();
+    for (const item of mine()) {
+      if (item.token !== me.token && me.token) {
+        // A fresh token from this person's new sign-in; one that had run out can be sent again.
+        item.token = me.token;
+        item.state = item.state === "signin" ? "waiting" : item.state;
+        await store.put(item);
+      }
+    }
+    await refresh();
+    restore();
+    keepForOffline();
+    flush();
+  }
+
+  // The drafts in progress here (and the outbox page) stay usable when the network goes.
+  function keepForOffline() {
+    const urls = Array.from(document.querySelectorAll("a[data-offline-keep]"), (a) => a.href);
+    if (page()) {
+      urls.push(window.location.href); // this fill page itself, however it was reached
+    }
+    const badge = document.querySelector("a[data-outbox-badge]");
+    if (badge) {
+      urls.push(badge.href);
+    }
+    if (urls.length && navigator.serviceWorker && navigator.serviceWorker.controller && navigator.onLine !== false) {
+      navigator.serviceWorker.controller.postMessage({ type: "keep-pages", urls: urls });
+    }
+  }
+
+  // A page reloaded (from the worker's cache when offline) shows what is waiting for it.
+  function restore() {
+    const forms = { answer: ".item-form", explain: ".why-box" };
+    for (const item of mine().filter(onFillPageOf).sort((a, b) => a.seq - b.seq)) {
+      const element = itemElement(item.itemName);
+      const form = element && forms[item.kind] ? element.querySelector(forms[item.kind]) : null;
+      for (const [name, value] of form ? item.entries : []) {
+        if (name === "csrf_token" || name === "device_time") {
+          continue;
+        }
+        for (const input of form.querySelectorAll('[name="' + CSS.escape(name) + '"]')) {
+          if (input.type === "radio" || input.type === "checkbox") {
+            input.checked = item.entries.some((e) => e[0] === name && e[1] === input.value);
+          } else {
+            input.value = value;
+          }
+        }
+      }
+      showKept(item);
+    }
+  }
+
+  window.addEventListener("online", flush);
+  window.setInterval(flush, REPLAY_EVERY_MS);
+  // Whoever sent it (this page, another tab, the service worker on Background Sync), the page follows.
+  function arrived(message) {
+    if (!message || message.type !== "delivered" || message.owner !== me.id || !onFillPageOf(message)) {
+      return;
+    }
+    if (message.kind === "submit" && message.redirect) {
+      window.location.assign(message.redirect);
+    } else if (itemElement(message.itemName) && !waitingMine().some((o) => o.itemName === message.itemName)) {
+      const state = itemElement(message.itemName).querySelector(".save-state");
+      if (state && state.dataset.state === "local") {
+        ui.setSaveState(state, "saved", "Saved");
+      }
+    }
+  }
+
+  if (typeof BroadcastChannel === "function") {
+    new BroadcastChannel("floorbook-outbox").onmessage = (evt) => refresh().then(() => arrived(evt.data));
+  }
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => null);
+  }
+  window.FloorbookOutboxPage = { refresh: refresh, flush: flush, items: () => mine() };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start, { once: true });
+  } else {
+    start();
+  }
+})();
