@@ -112,8 +112,10 @@ def _idle_expired() -> bool:
 
 
 def _before_request():
+    if request.endpoint == "static":  # files need no database (the service worker fetches the shell at once)
+        return None
     g.device = device_for_token(request.cookies.get(current_app.config["DEVICE_COOKIE"]))
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if not current_user.is_authenticated:
         return None
     if _idle_expired():
         logout_user()

@@ -200,15 +200,20 @@
     };
   }
 
-  async function keep(item) {
+  // A new answer replaces an older refused one for the same item: it is the operator's correction.
+  async function supersede(item) {
     await refresh();
     for (const old of mine()) {
-      // A new answer replaces an older refused one for the same item: it is the operator's correction.
       const same = old.submissionId === item.submissionId && old.itemName === item.itemName && old.kind === item.kind;
       if (same && old.state !== "waiting") {
         await store.remove(old.seq);
+        store.changed();
       }
     }
+  }
+
+  async function keep(item) {
+    await supersede(item);
     const kept = await store.add(item);
     showKept(kept);
     store.changed();
@@ -235,19 +240,33 @@
     }
   });
 
+  // The xhr carries the change from here on: after a swap, htmx reports on an ancestor, not the form.
+  document.addEventListener("htmx:beforeRequest", (evt) => {
+    const d = evt.detail;
+    if (d && d.elt && d.xhr && d.elt.floorbookOutbox) {
+      d.xhr.floorbookOutbox = d.elt.floorbookOutbox;
+      d.elt.floorbookOutbox = null;
+    }
+  });
+
   function unsent(evt) {
-    const elt = evt.detail && evt.detail.elt;
-    const item = elt && elt.floorbookOutbox;
+    const xhr = evt.detail && evt.detail.xhr;
+    const item = xhr && xhr.floorbookOutbox;
     if (item) {
-      elt.floorbookOutbox = null;
+      xhr.floorbookOutbox = null;
       keep(item);
     }
   }
   document.addEventListener("htmx:sendError", unsent);
   document.addEventListener("htmx:timeout", unsent);
   document.addEventListener("htmx:afterRequest", (evt) => {
-    if (evt.detail && evt.detail.elt && evt.detail.xhr && evt.detail.xhr.status) {
-      evt.detail.elt.floorbookOutbox = null; // the server answered; htmx shows it
+    const d = evt.detail;
+    const item = d && d.xhr && d.xhr.status ? d.xhr.floorbookOutbox : null;
+    if (item) {
+      d.xhr.floorbookOutbox = null; // the server answered; htmx shows it
+      if (d.successful) {
+        supersede(item).then(refresh);
+      }
     }
   });
 

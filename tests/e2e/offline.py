@@ -2,8 +2,11 @@
 import time
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from app.services.audit import Actor
 from app.services.catalogue import sync_definitions
+from tests.e2e.signin import badge_sign_in
 
 FORMS = Path(__file__).resolve().parent.parent / "fixtures" / "forms_offline"
 
@@ -40,3 +43,28 @@ def wait_for_worker(page, seconds: float = 10) -> None:
 def outbox_count(page) -> int:
     """What the page's badge counts: the signed-in person's changes still on the tablet."""
     return int(page.locator("body").get_attribute("data-outbox-count") or "0")
+
+
+def open_line_check(context, base: str, device_cookie: tuple[str, str], badge: str, pin: str):
+    """Badge sign-in, the worker in control, the Line readings check started online; (page, submission id)."""
+    page = badge_sign_in(context, base, device_cookie, badge, pin)
+    expect(page.get_by_role("heading", name="Press 1")).to_be_visible()
+    wait_for_worker(page)
+    page.get_by_role("button", name="Start Line readings check").tap()
+    expect(page.get_by_role("heading", name="Line readings check")).to_be_visible()
+    page.wait_for_timeout(300)  # the worker keeps this page for offline use
+    return page, page.locator("[data-outbox]").get_attribute("data-submission-id")
+
+
+def enter(page, name: str, value: str, state: str = "local") -> None:
+    """Type a value into an item, leave the field, and wait for its save state."""
+    field = page.locator(f"#in-{name}")
+    field.tap()
+    field.fill(value)
+    field.press("Tab")
+    expect(page.locator(f"#item-{name} .save-state")).to_have_attribute("data-state", state)
+
+
+def outbox_length(page) -> int:
+    """Every change on the tablet, whoever made it."""
+    return page.evaluate("() => window.FloorbookOutbox.all().then(items => items.length)")

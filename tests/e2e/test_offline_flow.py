@@ -76,16 +76,15 @@ def test_a_checklist_filled_offline_reaches_the_server_once(app, plant, make_use
     tablet_context.set_offline(False)
     expect(page.locator("body")).to_have_attribute("data-outbox-count", "0", timeout=10_000)
     expect(page).to_have_url(re.compile(rf"/records/{submission_id}"), timeout=10_000)
-    if True:
-        answers = db.session.scalars(select(Answer).where(Answer.submission_id == submission_id)).all()
-        assert sorted(a.item_name for a in answers) == sorted([*READINGS, "remark", "line_photo"])
-        by_name = {a.item_name: a for a in answers}
-        assert all(by_name[n].value == float(v) for n, v in READINGS.items())
-        assert by_name["reading_07"].state == "fail" and by_name["reading_07"].reason == "Gauge knocked during changeover"
-        assert by_name["remark"].value == "Line ran smooth" and len(by_name["line_photo"].value) == 1
-        assert {a.answered_by_id for a in answers} == {operator_id}
-        assert db.session.scalar(select(func.count()).select_from(RecordVersion)) == 1
-        assert db.session.get(Submission, submission_id).status == "submitted"
-        saved = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "answer.saved")
-        assert db.session.scalar(saved) == 20
-        assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 22
+    answers = db.session.scalars(select(Answer).where(Answer.submission_id == submission_id)).all()
+    assert sorted(a.item_name for a in answers) == sorted([*READINGS, "remark", "line_photo"])
+    by_name = {a.item_name: a for a in answers}
+    assert all(by_name[n].value == float(v) for n, v in READINGS.items())
+    assert by_name["reading_07"].state == "fail" and by_name["reading_07"].reason == "Gauge knocked during changeover"
+    assert by_name["remark"].value == "Line ran smooth" and len(by_name["line_photo"].value) == 1
+    assert {a.answered_by_id for a in answers} == {operator_id}
+    assert db.session.scalar(select(func.count()).select_from(RecordVersion)) == 1
+    assert db.session.get(Submission, submission_id).status == "submitted"
+    saved = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "answer.saved")
+    assert db.session.scalar(saved) == 20
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 22

@@ -1,0 +1,112 @@
+"""The outbox on a shared tablet: sign-out keeps one person's unsent changes, refusals are shown, not dropped."""
+import re
+import time
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Answer, AuditEvent
+from tests.e2e.offline import enter, open_line_check, outbox_length, publish_offline_form
+from tests.e2e.signin import badge_sign_in
+
+ANSWERS = re.compile(r".*/floor/submissions/[^/]+/items/.*")
+
+
+def blocked(route):
+    """The server cannot be reached for this request (page or service worker)."""
+    route.abort("internetdisconnected")
+
+
+def test_sign_out_keeps_unsent_answers_for_their_author(app, plant, make_user, tablet, tablet_context, request):
+    """3 unsent answers: sign-out warns and keeps them; operator2 sees none; they arrive as operator1's."""
+    first = make_user("operator", username="operator1", badge="1001", pin="1234")
+    make_user("operator", username="operator2", badge="1002", pin="2345")
+    first_id, device_id = first.id, tablet[0].id
+    publish_offline_form()
+    base = request.getfixturevalue("live_server")
+    cookie = (app.config["DEVICE_COOKIE"], tablet[1])
+    page, submission_id = open_line_check(tablet_context, base, cookie, "1001", "1234")
+
+    tablet_context.route(ANSWERS, blocked)  # Wi-Fi gone for the answers, back for the sign-out
+    for name, value in (("reading_01", "11.5"), ("reading_02", "12.5"), ("reading_03", "13.5")):
+        enter(page, name, value)
+    expect(page.locator("[data-outbox-badge]")).to_contain_text("3 waiting to send")
+    page.get_by_role("button", name="Sign out").tap()
+    warning = page.get_by_role("dialog", name="Changes not sent yet")
+    expect(warning).to_contain_text("3 change(s) you made are still on this tablet")
+    expect(warning).to_contain_text("Operator1")
+    warning.get_by_role("button", name="Stay signed in").tap()
+    expect(page.locator("#in-reading_01")).to_have_value("11.5")  # still signed in, nothing lost
+    page.get_by_role("button", name="Sign out").tap()
+    page.get_by_role("button", name="Sign out anyway").tap()
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.close()
+
+    page = badge_sign_in(tablet_context, base, cookie, "1002", "2345")
+    expect(page.get_by_role("heading", name="Press 1")).to_be_visible()
+    assert outbox_length(page) == 3  # kept on the tablet…
+    expect(page.locator("body")).to_have_attribute("data-outbox-count", "0")  # …but not operator2's
+    expect(page.locator("[data-outbox-badge]")).to_be_hidden()
+    page.goto(f"{base}/floor/submissions/{submission_id}")
+    for name in ("reading_01", "reading_02", "reading_03"):
+        expect(page.locator(f"#in-{name}")).to_have_value("")
+    assert "11.5" not in page.content() and "Saved on this tablet" not in page.content()
+    page.go_back()
+    expect(page.locator(".user-chip")).to_have_text("Operator2")
+    assert "11.5" not in page.content()
+    page.goto(f"{base}/floor/outbox")
+    expect(page.get_by_text("3 change(s) made by other people are also waiting")).to_be_visible()
+    expect(page.locator("[data-outbox-rows] tr")).to_have_count(0)
+
+    tablet_context.unroute(ANSWERS, blocked)  # the connection is back
+    page.get_by_role("button", name="Send now").tap() if page.get_by_role("button", name="Send now").is_visible() \
+        else page.reload()
+    deadline = time.monotonic() + 10
+    while outbox_length(page) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert outbox_length(page) == 0
+    answers = db.session.scalars(select(Answer).where(Answer.submission_id == submission_id)).all()
+    assert sorted((a.item_name, a.value) for a in answers) == [("reading_01", 11.5), ("reading_02", 12.5),
+                                                              ("reading_03", 13.5)]
+    assert {a.answered_by_id for a in answers} == {first_id}
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "answer.saved")).all()
+    assert len(events) == 3 and {(e.actor_id, e.device_id) for e in events} == {(first_id, device_id)}
+
+
+def test_a_refused_change_is_shown_with_its_reason_and_kept(app, plant, make_user, tablet, tablet_context, request):
+    """Offline, a reading that is not a number: on replay the server refuses it; the item and the outbox page say why."""
+    make_user("operator", username="operator1", badge="1001", pin="1234")
+    publish_offline_form()
+    base = request.getfixturevalue("live_server")
+    page, submission_id = open_line_check(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
+
+    tablet_context.set_offline(True)
+    enter(page, "reading_01", "twelve")
+    enter(page, "reading_02", "12.5")
+    tablet_context.set_offline(False)
+    state = page.locator("#item-reading_01 .save-state")
+    expect(state).to_have_attribute("data-state", "error", timeout=10_000)
+    expect(state).to_contain_text("Not saved — ")
+    expect(state).to_contain_text("Enter a number such as")
+    expect(page.locator("[data-outbox-badge]")).to_have_attribute("data-state", "attention")
+    expect(page.locator("[data-outbox-badge]")).to_contain_text("1 waiting to send")
+    assert [a.item_name for a in db.session.scalars(select(Answer).where(Answer.submission_id == submission_id))] \
+        == ["reading_02"]
+    db.session.rollback()
+
+    page.goto(f"{base}/floor/outbox")
+    row = page.locator("[data-outbox-rows] tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Answer: Reading 1")
+    expect(row).to_contain_text("Refused by the server")
+    expect(row).to_contain_text("Enter a number such as")
+    page.reload()  # kept across loads until the operator acts on it
+    expect(page.locator("[data-outbox-rows] tr")).to_have_count(1)
+
+    page.goto(f"{base}/floor/submissions/{submission_id}")
+    expect(page.locator("#item-reading_01 .save-state")).to_contain_text("Enter a number such as")
+    enter(page, "reading_01", "12.0", state="saved")  # the correction replaces the refused change
+    expect(page.locator("body")).to_have_attribute("data-outbox-count", "0")
+    answer = db.session.scalar(select(Answer).where(Answer.item_name == "reading_01"))
+    assert answer is not None and answer.value == 12.0
