@@ -1,6 +1,7 @@
 """Sign-in views: password for everyone, badge + PIN for operators on a registered tablet."""
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from app.auth import bp
 from app.auth.schemas import BadgeLoginSchema, PasswordChangeSchema, PasswordLoginSchema
@@ -20,6 +21,9 @@ def _start_session(user, method: str):
     session.clear()
     login_user(user)
     session["tablet"] = g.device is not None
+    # The CSRF secret is made now, in the sign-in response: requests the tablet sends at the same time
+    # (the service worker fetching pages) would otherwise each make their own and overwrite the page's.
+    generate_csrf()
     audit.record(Actor(user.id, g.device.id if g.device else None), "auth.login", "user", user.id,
                  after={"method": method})
     db.session.commit()

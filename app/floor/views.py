@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.errors import DomainError
 from app.idempotent import idempotent
 from app.floor import FILL_ROLES, bp
-from app.floor.context import all_areas, current_station, fill_context, get_submission
+from app.floor.context import all_areas, blank_submission, current_station, fill_context, get_submission
 from app.floor.schemas import ExplainSchema, StartSchema, StationSchema
 from app.htmx import hx_redirect, is_htmx
 from app.inputs import load_form
@@ -74,6 +74,14 @@ def fill(submission_id: str):
     if submission.status != "draft":
         return redirect(url_for("records.record", record_id=submission.id))
     return render_template("floor/fill.html", **fill_context(submission), missing=None)
+
+
+@bp.get("/floor/forms/<int:form_version_id>/blank")
+@roles_required(*FILL_ROLES)
+def blank(form_version_id: int):
+    """The fill page of a form not started yet: the tablet keeps it to start the form offline."""
+    submission = blank_submission(form_version_id, request.args.get("station", type=int), current_user)
+    return render_template("floor/fill.html", **fill_context(submission), missing=None, blank=True)
 
 
 @bp.post("/floor/submissions/<submission_id>/items/<item_name>")

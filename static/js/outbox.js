@@ -23,6 +23,13 @@
   let flushing = null;
 
   const mine = () => items.filter((item) => item.owner === me.id);
+  const blankPage = document.querySelector("[data-outbox][data-blank]");
+  const started = /^#([0-9a-f-]{36})$/.exec(window.location.hash);
+  if (blankPage && started) {
+    blankPage.dataset.submissionId = started[1]; // a form started offline: its UUID from the start
+  }
+  // On a blank page, the URLs carry a placeholder id until the tablet's UUID replaces it.
+  const realUrl = (url) => (blankPage ? url.split(blankPage.dataset.blank).join(blankPage.dataset.submissionId) : url);
   const waitingMine = () => mine().filter((item) => item.state === "waiting");
   const page = () => document.querySelector("[data-outbox]");
   const onFillPageOf = (item) => page() && page().dataset.submissionId === item.submissionId;
@@ -73,8 +80,8 @@
     if (element && item.kind === "photo") {
       showPhoto(element, item);
     }
-    if (element && item.kind === "answer") {
-      localCheck(element, item);
+    if (element && item.kind === "answer" && window.FloorbookLocalCheck) {
+      window.FloorbookLocalCheck.check(element, item);
     }
   }
 
@@ -95,86 +102,6 @@
     }
     thumbs.append(img);
   }
-
-  /* ---------------------------------------------------------------- */
-  /* Offline: a number outside its spec still asks why at once         */
-  /* ---------------------------------------------------------------- */
-
-  function readings(item) {
-    return item.entries.filter((e) => e[0] === "value" || e[0].startsWith("sample_"))
-      .map((e) => parseFloat(String(e[1]).replace(",", "."))).filter((n) => !Number.isNaN(n));
-  }
-
-  function localCheck(element, item) {
-    const lsl = parseFloat(element.dataset.lsl);
-    const usl = parseFloat(element.dataset.usl);
-    const out = readings(item).some((n) => n < lsl || n > usl);
-    const box = element.querySelector("[data-local-why]");
-    if (!out) {
-      if (box) {
-        box.remove();
-      }
-      return;
-    }
-    const pill = element.querySelector(".item-state");
-    if (pill) {
-      pill.className = "item-state item-state--fail";
-      pill.textContent = "✗ Out of spec";
-    }
-    if (!box && !element.querySelector(".why-box") && element.dataset.explainUrl) {
-      element.append(whyBox(element));
-    }
-  }
-
-  function field(form, tag, name, labelText) {
-    const label = document.createElement("label");
-    label.textContent = labelText;
-    const input = document.createElement(tag);
-    input.name = name;
-    input.id = "local-" + name + "-" + form.dataset.item;
-    label.htmlFor = input.id;
-    if (tag === "textarea") {
-      input.rows = 2;
-    }
-    form.append(label, input);
-    return input;
-  }
-
-  function whyBox(element) {
-    const form = document.createElement("form");
-    form.className = "why-box";
-    form.dataset.localWhy = "";
-    form.dataset.item = element.dataset.item;
-    const note = document.createElement("p");
-    note.className = "why-label";
-    note.setAttribute("role", "status");
-    note.textContent = "⚠ Out of spec. The supervisors see it as soon as the connection is back.";
-    form.append(note);
-    const select = field(form, "select", "cause_category", "Cause category");
-    for (const name of [""].concat(JSON.parse(element.dataset.causes || "[]"))) {
-      select.append(new Option(name || "Not known yet", name));
-    }
-    field(form, "textarea", "reason", element.dataset.prompt || "What happened, and what did you do?").required = true;
-    field(form, "textarea", "action", "Action taken");
-    const button = document.createElement("button");
-    button.className = "btn btn-danger";
-    button.type = "submit";
-    button.textContent = "Save reason";
-    form.append(button);
-    return form;
-  }
-
-  document.addEventListener("submit", (evt) => {
-    const form = evt.target;
-    if (!form.matches || !form.matches("[data-local-why]")) {
-      return;
-    }
-    evt.preventDefault();
-    const element = form.closest(".item");
-    const entries = Array.from(new FormData(form).entries());
-    entries.push(["csrf_token", meta("csrf-token")]);
-    keep(record(element.dataset.explainUrl, "POST", entries, element, "explain"));
-  });
 
   /* ---------------------------------------------------------------- */
   /* Taking changes into the outbox                                    */
@@ -230,6 +157,7 @@
     const entries = Array.from(d.formData.entries(), ([name, value]) =>
       (value instanceof Blob ? [name, value, value.name || "photo.jpg"] : [name, value]));
     const element = d.elt.closest(".item");
+    d.path = realUrl(d.path);
     const item = record(d.path, d.verb.toUpperCase(), entries, element, kindOf(d.path));
     d.headers["Idempotency-Key"] = item.key;
     d.elt.floorbookOutbox = item;
@@ -249,6 +177,20 @@
     }
   });
 
+  // Offline, Start keeps the start in the outbox and opens the form's blank page the worker kept.
+  document.addEventListener("submit", (evt) => {
+    const form = evt.target;
+    if (!form.matches || !form.matches("form[data-offline-url]") || navigator.onLine !== false || !me.token) {
+      return;
+    }
+    evt.preventDefault();
+    const entries = Array.from(new FormData(form).entries());
+    const id = form.querySelector("input[name=id]").value;
+    const item = Object.assign(record(form.action, "POST", entries, null, "start"), { submissionId: id });
+    item.label = "Start: " + (form.querySelector(".card-title, button") || {}).textContent;
+    keep(item).then(() => window.location.assign(form.dataset.offlineUrl + "#" + id));
+  });
+
   function unsent(evt) {
     const xhr = evt.detail && evt.detail.xhr;
     const item = xhr && xhr.floorbookOutbox;
@@ -264,7 +206,9 @@
     const item = d && d.xhr && d.xhr.status ? d.xhr.floorbookOutbox : null;
     if (item) {
       d.xhr.floorbookOutbox = null; // the server answered; htmx shows it
-      if (d.successful) {
+      if (d.xhr.status >= 500) {
+        keep(item); // a proxy's 502/503/504 while the app restarts: as good as no connection
+      } else if (d.successful) {
         supersede(item).then(refresh);
       }
     }
@@ -375,6 +319,9 @@
     if (page()) {
       urls.push(window.location.href); // this fill page itself, however it was reached
     }
+    for (const form of document.querySelectorAll("form[data-offline-url]")) {
+      urls.push(new URL(form.dataset.offlineUrl, window.location.href).href);
+    }
     const badge = document.querySelector("a[data-outbox-badge]");
     if (badge) {
       urls.push(badge.href);
@@ -429,7 +376,10 @@
   if ("serviceWorker" in navigator && window.isSecureContext) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => null);
   }
-  window.FloorbookOutboxPage = { refresh: refresh, flush: flush, items: () => mine() };
+  window.FloorbookOutboxPage = {
+    refresh: refresh, flush: flush, items: () => mine(),
+    keepChange: (url, entries, element, kind) => keep(record(realUrl(url), "POST", entries, element, kind)),
+  };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start, { once: true });
   } else {

@@ -10,12 +10,21 @@ from app.models import Answer, AuditEvent
 from tests.e2e.offline import enter, open_line_check, outbox_length, publish_offline_form
 from tests.e2e.signin import badge_sign_in
 
-ANSWERS = re.compile(r".*/floor/submissions/[^/]+/items/.*")
+ANSWERS = re.compile(r"^/floor/submissions/[^/]+/items/")
 
 
-def blocked(route):
-    """The server cannot be reached for this request (page or service worker)."""
-    route.abort("internetdisconnected")
+class Gate:
+    """In front of the app: while closed, answers get 503 as from a proxy whose app server is down."""
+
+    def __init__(self, app):
+        self.wsgi, self.closed = app.wsgi_app, False
+        app.wsgi_app = self
+
+    def __call__(self, environ, start_response):
+        if self.closed and environ["REQUEST_METHOD"] == "POST" and ANSWERS.match(environ["PATH_INFO"]):
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"The app server is restarting."]
+        return self.wsgi(environ, start_response)
 
 
 def test_sign_out_keeps_unsent_answers_for_their_author(app, plant, make_user, tablet, tablet_context, request):
@@ -24,11 +33,12 @@ def test_sign_out_keeps_unsent_answers_for_their_author(app, plant, make_user, t
     make_user("operator", username="operator2", badge="1002", pin="2345")
     first_id, device_id = first.id, tablet[0].id
     publish_offline_form()
+    gate = Gate(app)
     base = request.getfixturevalue("live_server")
     cookie = (app.config["DEVICE_COOKIE"], tablet[1])
     page, submission_id = open_line_check(tablet_context, base, cookie, "1001", "1234")
 
-    tablet_context.route(ANSWERS, blocked)  # Wi-Fi gone for the answers, back for the sign-out
+    gate.closed = True  # the answers cannot get through; the sign-out can
     for name, value in (("reading_01", "11.5"), ("reading_02", "12.5"), ("reading_03", "13.5")):
         enter(page, name, value)
     expect(page.locator("[data-outbox-badge]")).to_contain_text("3 waiting to send")
@@ -59,9 +69,8 @@ def test_sign_out_keeps_unsent_answers_for_their_author(app, plant, make_user, t
     expect(page.get_by_text("3 change(s) made by other people are also waiting")).to_be_visible()
     expect(page.locator("[data-outbox-rows] tr")).to_have_count(0)
 
-    tablet_context.unroute(ANSWERS, blocked)  # the connection is back
-    page.get_by_role("button", name="Send now").tap() if page.get_by_role("button", name="Send now").is_visible() \
-        else page.reload()
+    gate.closed = False  # the app server is back
+    page.reload()  # any page load sends what waits, each change with its own author's token
     deadline = time.monotonic() + 10
     while outbox_length(page) and time.monotonic() < deadline:
         page.wait_for_timeout(100)
@@ -110,3 +119,37 @@ def test_a_refused_change_is_shown_with_its_reason_and_kept(app, plant, make_use
     expect(page.locator("body")).to_have_attribute("data-outbox-count", "0")
     answer = db.session.scalar(select(Answer).where(Answer.item_name == "reading_01"))
     assert answer is not None and answer.value == 12.0
+
+
+def test_a_form_started_offline_reaches_the_server_with_its_answers(app, plant, make_user, tablet, tablet_context,
+                                                                    request):
+    """Offline at the station home, Start opens the blank form the worker kept; start and answers arrive once."""
+    from app.models import Submission
+    from tests.e2e.offline import wait_for_worker
+
+    operator = make_user("operator", username="operator1", badge="1001", pin="1234")
+    operator_id = operator.id
+    publish_offline_form()
+    base = request.getfixturevalue("live_server")
+    page = badge_sign_in(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
+    expect(page.get_by_role("heading", name="Press 1")).to_be_visible()
+    wait_for_worker(page)
+    page.reload()  # the worker, now in control, keeps the blank forms of this station
+    page.wait_for_timeout(1000)
+
+    tablet_context.set_offline(True)
+    page.get_by_role("button", name="Start Line readings check").tap()
+    expect(page.get_by_role("heading", name="Line readings check")).to_be_visible()
+    submission_id = page.locator("[data-outbox]").get_attribute("data-submission-id")
+    assert re.fullmatch(r"[0-9a-f-]{36}", submission_id) and not submission_id.startswith("00000000")
+    enter(page, "reading_01", "11.0")
+    enter(page, "reading_02", "12.0")
+    expect(page.locator("[data-outbox-badge]")).to_contain_text("3 waiting to send")
+    assert db.session.get(Submission, submission_id) is None
+    db.session.rollback()
+
+    tablet_context.set_offline(False)
+    expect(page.locator("body")).to_have_attribute("data-outbox-count", "0", timeout=10_000)
+    submission = db.session.get(Submission, submission_id)
+    assert submission is not None and submission.started_by_id == operator_id and submission.status == "draft"
+    assert sorted((a.item_name, a.value) for a in submission.answers) == [("reading_01", 11.0), ("reading_02", 12.0)]

@@ -1,0 +1,92 @@
+/*
+ * Offline, the server cannot judge an answer, so the tablet does for numbers: a reading outside the
+ * item's spec limits (data-lsl / data-usl, rendered by the server) is flagged at once and asks why,
+ * as the server would. The reason goes into the outbox (outbox.js) like any change; once the
+ * connection is back the server judges both again and its verdict is the one that counts.
+ */
+(function () {
+  "use strict";
+
+  /* ---------------------------------------------------------------- */
+  /* Offline: a number outside its spec still asks why at once         */
+  /* ---------------------------------------------------------------- */
+
+  function readings(item) {
+    return item.entries.filter((e) => e[0] === "value" || e[0].startsWith("sample_"))
+      .map((e) => parseFloat(String(e[1]).replace(",", "."))).filter((n) => !Number.isNaN(n));
+  }
+
+  function check(element, item) {
+    const lsl = parseFloat(element.dataset.lsl);
+    const usl = parseFloat(element.dataset.usl);
+    const out = readings(item).some((n) => n < lsl || n > usl);
+    const box = element.querySelector("[data-local-why]");
+    if (!out) {
+      if (box) {
+        box.remove();
+      }
+      return;
+    }
+    const pill = element.querySelector(".item-state");
+    if (pill) {
+      pill.className = "item-state item-state--fail";
+      pill.textContent = "✗ Out of spec";
+    }
+    if (!box && !element.querySelector(".why-box") && element.dataset.explainUrl) {
+      element.append(whyBox(element));
+    }
+  }
+
+  function field(form, tag, name, labelText) {
+    const label = document.createElement("label");
+    label.textContent = labelText;
+    const input = document.createElement(tag);
+    input.name = name;
+    input.id = "local-" + name + "-" + form.dataset.item;
+    label.htmlFor = input.id;
+    if (tag === "textarea") {
+      input.rows = 2;
+    }
+    form.append(label, input);
+    return input;
+  }
+
+  function whyBox(element) {
+    const form = document.createElement("form");
+    form.className = "why-box";
+    form.dataset.localWhy = "";
+    form.dataset.item = element.dataset.item;
+    const note = document.createElement("p");
+    note.className = "why-label";
+    note.setAttribute("role", "status");
+    note.textContent = "⚠ Out of spec. The supervisors see it as soon as the connection is back.";
+    form.append(note);
+    const select = field(form, "select", "cause_category", "Cause category");
+    for (const name of [""].concat(JSON.parse(element.dataset.causes || "[]"))) {
+      select.append(new Option(name || "Not known yet", name));
+    }
+    field(form, "textarea", "reason", element.dataset.prompt || "What happened, and what did you do?").required = true;
+    field(form, "textarea", "action", "Action taken");
+    const button = document.createElement("button");
+    button.className = "btn btn-danger";
+    button.type = "submit";
+    button.textContent = "Save reason";
+    form.append(button);
+    return form;
+  }
+
+  document.addEventListener("submit", (evt) => {
+    const form = evt.target;
+    if (!form.matches || !form.matches("[data-local-why]")) {
+      return;
+    }
+    evt.preventDefault();
+    const element = form.closest(".item");
+    const entries = Array.from(new FormData(form).entries());
+    const token = document.querySelector('meta[name="csrf-token"]');
+    entries.push(["csrf_token", token ? token.content : ""]);
+    window.FloorbookOutboxPage.keepChange(element.dataset.explainUrl, entries, element, "explain");
+  });
+
+  window.FloorbookLocalCheck = { check: check };
+})();
