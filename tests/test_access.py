@@ -67,6 +67,11 @@ MATRIX = [
     ("GET", "/admin/boards", "board.screens", {"admin"}, 200, None, False),
     ("POST", "/admin/boards", "board.create_screen", {"admin"}, 422, {}, False),
     ("POST", "/admin/boards/0/revoke", "board.revoke_screen", {"admin"}, 404, {}, False),
+    ("GET", "/manifest.webmanifest", "pwa.manifest", EVERYONE, 200, None, False),
+    ("GET", "/sw.js", "pwa.service_worker", EVERYONE, 200, None, False),
+    ("GET", "/offline", "pwa.offline", EVERYONE, 200, None, False),
+    ("GET", "/floor/outbox", "pwa.outbox", FILL, 200, None, False),
+    ("GET", "/floor/forms/{form}/blank?station={station}", "floor.blank", FILL, 200, None, False),
 ]
 
 
@@ -82,7 +87,7 @@ def test_route_access(login, client, users, tablet, start_draft, make_record, ro
     """Each role gets the expected status on each route."""
     draft = start_draft(users.operator)
     record = make_record(users.operator) if "{record}" in url else None
-    url = url.format(draft=draft.id, station=draft.station_id, device=tablet[0].id, user=users.operator.id, sha="0" * 64,
+    url = url.format(draft=draft.id, station=draft.station_id, form=draft.form_version_id, device=tablet[0].id, user=users.operator.id, sha="0" * 64,
                      record=record.id if record else None)
     caller = client if role == "anonymous" else login(getattr(users, role))
     response = caller.get(url) if method == "GET" else caller.post_form(url, data, htmx=htmx)

@@ -76,6 +76,16 @@ def test_a_checklist_filled_offline_reaches_the_server_once(app, plant, make_use
     tablet_context.set_offline(False)
     expect(page.locator("body")).to_have_attribute("data-outbox-count", "0", timeout=10_000)
     expect(page).to_have_url(re.compile(rf"/records/{submission_id}"), timeout=10_000)
+    assert page.evaluate(f"() => fetch('/records/{submission_id}.pdf').then(r => r.status)") == 200
+    cached = page.evaluate("""async () => {
+        const urls = [];
+        for (const name of await caches.keys()) {
+            for (const request of await (await caches.open(name)).keys()) urls.push(new URL(request.url).pathname);
+        }
+        return urls;
+    }""")
+    assert f"/floor/submissions/{submission_id}" in cached and "/offline" in cached
+    assert not [url for url in cached if re.search(r"^/(login|logout|board)|\.pdf$|/records/", url)], cached
     answers = db.session.scalars(select(Answer).where(Answer.submission_id == submission_id)).all()
     assert sorted(a.item_name for a in answers) == sorted([*READINGS, "remark", "line_photo"])
     by_name = {a.item_name: a for a in answers}
