@@ -7,10 +7,6 @@ from /proc, so the test knows the two streams really sit in different processes.
 import http.cookiejar
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -19,50 +15,38 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.config import ROOT
 from app.services import board, reasons
 from app.services.audit import Actor
 from tests.helpers.builders import PASSWORD
+from tests.helpers.gunicorn import Gunicorn
 from tests.helpers.sse import EventStream
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads sockets from /proc (Linux)")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn(app, database_url, tmp_path, dialect):
-    """gunicorn with two gthread workers on this test's database; yields (base URL, master pid)."""
+    """gunicorn with two gthread workers on this test's database; yields (base URL, master pid, log)."""
     from app.extensions import db
     db.session.commit()
     db.session.remove()
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {**os.environ, "FLOORBOOK_ENV": "production", "SECRET_KEY": "workers-test", "DATABASE_URL": database_url,
-           "FLOORBOOK_INSTANCE": str(tmp_path / "gunicorn"), "HOST": "127.0.0.1", "PORT": str(port),
-           "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "8", "FLOORBOOK_BOARD_HEARTBEAT_SECONDS": "1",
-           "FLOORBOOK_BOARD_POLL_SECONDS": "60" if dialect == "postgresql" else "0.2"}
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                               env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    server = Gunicorn(database_url, tmp_path, WEB_CONCURRENCY="2", GUNICORN_THREADS="8",
+                      FLOORBOOK_BOARD_HEARTBEAT_SECONDS="1",
+                      FLOORBOOK_BOARD_POLL_SECONDS="60" if dialect == "postgresql" else "0.2").start()
     try:
         for _ in range(100):
             try:
-                if urllib.request.urlopen(f"{base}/healthz", timeout=1).status == 200 and len(workers(process.pid)) == 2:
+                if urllib.request.urlopen(f"{server.url}/healthz", timeout=1).status == 200 \
+                        and len(workers(server.process.pid)) == 2:
                     break
             except OSError:
                 pass
             time.sleep(0.1)
         else:
-            pytest.fail(f"gunicorn did not start: {log.read_text(errors='replace')[-3000:]}")
-        yield base, process.pid, log
+            pytest.fail(f"gunicorn did not start: {server.log.read_text(errors='replace')[-3000:]}")
+        yield server.url, server.process.pid, server.log
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        server.stop()
 
 
 def workers(master: int) -> list[int]:

@@ -8,14 +8,10 @@ import datetime as dt
 import ipaddress
 import json
 import os
-import signal
 import socket
 import ssl
 import stat
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,9 +25,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from app.cli_tls import tls_cli
-from app.config import ROOT
 from app.services import tls
-from tests.test_board_workers import free_port
+from tests.helpers.gunicorn import Gunicorn
 
 HOSTS = ["127.0.0.1", "localhost", "floorbook.plant.lan"]
 
@@ -260,24 +255,10 @@ def test_cli_server_without_ca_says_how_to_make_one(app, tmp_path):
 def test_gunicorn_serves_healthz_over_https_with_the_issued_certificate(database_url, issued, tmp_path):
     """gunicorn -c gunicorn.conf.py with FLOORBOOK_TLS_CERT/KEY answers /healthz to a client trusting the plant CA."""
     ca_path, cert_path, key_path = issued
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {**os.environ, "FLOORBOOK_ENV": "production", "SECRET_KEY": "tls-test", "DATABASE_URL": database_url,
-           "FLOORBOOK_INSTANCE": str(tmp_path / "gunicorn"), "HOST": "127.0.0.1", "PORT": str(port),
-           "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "2",
-           "FLOORBOOK_TLS_CERT": str(cert_path), "FLOORBOOK_TLS_KEY": str(key_path)}
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                               env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True)
+    server = Gunicorn(database_url, tmp_path, GUNICORN_THREADS="2", FLOORBOOK_TLS_CERT=str(cert_path),
+                      FLOORBOOK_TLS_KEY=str(key_path)).start()
+    port = server.port
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"gunicorn did not listen: {log.read_text(errors='replace')[-3000:]}")
         for host in ("127.0.0.1", "localhost"):
             response = urllib.request.urlopen(f"https://{host}:{port}/healthz", timeout=10,
                                               context=ssl.create_default_context(cafile=str(ca_path)))
@@ -286,5 +267,4 @@ def test_gunicorn_serves_healthz_over_https_with_the_issued_certificate(database
             urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", timeout=10,
                                    context=ssl.create_default_context())
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        server.stop()
