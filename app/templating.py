@@ -1,5 +1,6 @@
 """Template helpers: SRI hashes of vendored files and times in the site's zone."""
 import json
+import uuid
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +63,9 @@ def register_template_helpers(app: Flask) -> None:
     """Expose the helpers to Jinja."""
     app.jinja_env.globals["sri"] = sri
     app.jinja_env.globals["now_utc"] = utcnow
+    # A start form carries its submission UUID from the server, so a tap before the scripts run still sends
+    # one; app.js gives each page load fresh ones (a page the service worker kept must not reuse them).
+    app.jinja_env.globals["new_uuid"] = lambda: str(uuid.uuid4())
     app.jinja_env.filters["site_time"] = site_time
     app.jinja_env.filters["age"] = age
     app.jinja_env.filters["iso_utc"] = iso_utc

@@ -48,7 +48,7 @@ self.addEventListener("message", (event) => {
   } else if (type === "replay") {
     event.waitUntil(replay());
   } else if (type === "keep-pages" && Array.isArray(event.data.urls)) {
-    event.waitUntil(keepPages(event.data.urls));
+    event.waitUntil(keepPages(event.data.urls, Number(event.data.maxAgeMs) || 0));
   }
 });
 
@@ -56,11 +56,17 @@ function replay() {
   return self.FloorbookOutbox.replay(null).catch(() => null);
 }
 
-// The drafts in progress and the forms due at this tablet's station, fetched while online.
-function keepPages(urls) {
-  return Promise.all(urls.filter((url) => PAGES_KEPT.test(new URL(url, self.location).pathname))
-    .map((url) => fetch(url, { credentials: "same-origin" }).then((response) => store(new Request(url), response))
-      .catch(() => null)));
+// The drafts in progress and the blank forms of this tablet's station, fetched while online. A copy
+// younger than maxAgeMs is kept as it is (blank forms change rarely; drafts change with every answer).
+function keepPages(urls, maxAgeMs) {
+  return caches.open(PAGES).then((cache) => Promise.all(urls
+    .filter((url) => PAGES_KEPT.test(new URL(url, self.location).pathname))
+    .map((url) => cache.match(url).then((hit) => {
+      if (hit && Date.now() - Date.parse(hit.headers.get("Date") || 0) < maxAgeMs) {
+        return null;
+      }
+      return fetch(url, { credentials: "same-origin" }).then((response) => store(new Request(url), response));
+    }).catch(() => null))));
 }
 
 self.addEventListener("fetch", (event) => {

@@ -300,6 +300,10 @@
   });
 
   function start() {
+    // Fresh ids on every page load: a page the service worker kept must not start the same draft twice.
+    for (const input of document.querySelectorAll("input[data-uuid]")) {
+      input.value = "";
+    }
     fillUuids(document);
     setupIdleLogout();
   }

@@ -210,6 +210,7 @@
         keep(item); // a proxy's 502/503/504 while the app restarts: as good as no connection
       } else if (d.successful) {
         supersede(item).then(refresh);
+        keepThisPageSoon();
       }
     }
   });
@@ -222,6 +223,7 @@
     if (!onFillPageOf(item)) {
       return;
     }
+    keepThisPageSoon();
     const laterSame = waitingMine().some((o) => o.seq > item.seq && o.itemName === item.itemName);
     const html = response.headers.get("Content-Type") || "";
     if (laterSame || !item.itemName || html.indexOf("text/html") !== 0 || !itemElement(item.itemName)) {
@@ -314,21 +316,34 @@
   }
 
   // The drafts in progress here (and the outbox page) stay usable when the network goes.
+  const BLANK_FORMS_FRESH_MS = 30 * 60 * 1000;
+
+  function keepPages(urls, maxAgeMs) {
+    const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (urls.length && worker && navigator.onLine !== false) {
+      worker.postMessage({ type: "keep-pages", urls: urls, maxAgeMs: maxAgeMs });
+    }
+  }
+
   function keepForOffline() {
     const urls = Array.from(document.querySelectorAll("a[data-offline-keep]"), (a) => a.href);
     if (page()) {
       urls.push(window.location.href); // this fill page itself, however it was reached
     }
-    for (const form of document.querySelectorAll("form[data-offline-url]")) {
-      urls.push(new URL(form.dataset.offlineUrl, window.location.href).href);
-    }
     const badge = document.querySelector("a[data-outbox-badge]");
     if (badge) {
       urls.push(badge.href);
     }
-    if (urls.length && navigator.serviceWorker && navigator.serviceWorker.controller && navigator.onLine !== false) {
-      navigator.serviceWorker.controller.postMessage({ type: "keep-pages", urls: urls });
-    }
+    keepPages(urls, 0);
+    keepPages(Array.from(document.querySelectorAll("form[data-offline-url]"),
+                         (form) => new URL(form.dataset.offlineUrl, window.location.href).href), BLANK_FORMS_FRESH_MS);
+  }
+
+  // The kept copy of this fill page follows the answers the server has, so a reload offline shows them.
+  let keepTimer = null;
+  function keepThisPageSoon() {
+    window.clearTimeout(keepTimer);
+    keepTimer = window.setTimeout(() => keepPages([window.location.href], 0), 1500);
   }
 
   // A page reloaded (from the worker's cache when offline) shows what is waiting for it.

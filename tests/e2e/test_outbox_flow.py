@@ -153,3 +153,20 @@ def test_a_form_started_offline_reaches_the_server_with_its_answers(app, plant, 
     submission = db.session.get(Submission, submission_id)
     assert submission is not None and submission.started_by_id == operator_id and submission.status == "draft"
     assert sorted((a.item_name, a.value) for a in submission.answers) == [("reading_01", 11.0), ("reading_02", 12.0)]
+
+
+def test_a_reload_offline_shows_the_answers_saved_online(app, plant, make_user, tablet, tablet_context, request):
+    """The kept copy of a fill page follows the answers the server already has."""
+    make_user("operator", username="operator1", badge="1001", pin="1234")
+    publish_offline_form()
+    base = request.getfixturevalue("live_server")
+    page, _ = open_line_check(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
+    enter(page, "reading_01", "11.0", state="saved")
+    page.wait_for_timeout(2500)  # the worker refreshes its copy shortly after a save
+    tablet_context.set_offline(True)
+    enter(page, "reading_02", "12.0")
+    assert page.reload().from_service_worker
+    expect(page.locator("#in-reading_01")).to_have_value("11.0")
+    expect(page.locator("#item-reading_01 .save-state")).to_have_attribute("data-state", "saved")
+    expect(page.locator("#in-reading_02")).to_have_value("12.0")
+    expect(page.locator("#item-reading_02 .save-state")).to_have_attribute("data-state", "local")
