@@ -42,6 +42,8 @@ def _load_outbox_bearer(req) -> User | None:
     view = current_app.view_functions.get(req.endpoint or "")
     if not token or not getattr(view, "accepts_outbox_token", False):
         return None
+    if current_app.config["SESSION_COOKIE_NAME"] in req.cookies:
+        return None
     bearer = outbox_tokens.verify(token)
     if bearer is None:
         return None
@@ -55,6 +57,8 @@ def _csrf_unless_outbox():
         return
     if current_user.is_authenticated and g.get("outbox_bearer"):
         return
+    if OUTBOX_HEADER in request.headers and not current_user.is_authenticated:
+        abort(401, "This change's sign-in has run out: its author must sign in on this tablet to send it.")
     csrf.protect()
 
 
@@ -97,8 +101,8 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def _unauthorized():
-    if request.path.startswith("/api/"):
-        abort(401)
+    if request.path.startswith("/api/") or OUTBOX_HEADER in request.headers:
+        abort(401)  # an outbox replay must keep its change, not follow a redirect it would take for delivery
     target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
     return hx_redirect(target) if is_htmx() else redirect(target)
 

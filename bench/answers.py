@@ -1,5 +1,7 @@
 """Answer autosave cost: median time of one answer save (parse, judge, store, audit, render the item)
-against a baseline request (GET /healthz, one SELECT 1) measured in the same run, on a real SQLite file.
+against a baseline request (GET /healthz, one SELECT 1) measured in the same run, on a real SQLite file;
+then the same save with an Idempotency-Key (what every tablet request carries), a repeat of a key
+(what a replay after a lost response costs), and a cookie-less save with an outbox token (a replay).
 
 Run: .venv/bin/python bench/answers.py   (or `make bench`)
 """
@@ -10,7 +12,7 @@ import uuid
 from common import migrated_app, timed
 
 from app.config import ROOT
-from app.services import submissions
+from app.services import outbox_tokens, submissions
 from app.services.audit import Actor
 from tests.helpers.builders import Client, sign_in
 
@@ -38,18 +40,34 @@ def main() -> None:
 
         rounds = itertools.count()
 
-        def save() -> None:
-            n = next(rounds)  # a new value each time, so every save really changes the answer
+        def save_with(extra: dict, n: int | None = None, replayed: bool = False, via=None) -> None:
+            n = next(rounds) if n is None else n  # a new value each time, so every save really changes the answer
             data = {k: v.format(40 + (n % 20) * 0.5) for k, v in fields.items()}
-            assert client.post(url, data=data, headers=headers).status_code == 200
+            response = (via or client).post(url, data=data, headers={**headers, **extra})
+            assert response.status_code == 200 and (response.headers.get("Idempotent-Replayed") == "true") == replayed
+
+        def save() -> None:
+            save_with({})
 
         baseline = timed(lambda: client.get("/healthz"), ROUNDS)
         saves = timed(save, ROUNDS)
+        keyed = timed(lambda: save_with({"Idempotency-Key": str(uuid.uuid4())}), ROUNDS)
+        repeat = {"Idempotency-Key": str(uuid.uuid4())}
+        save_with(repeat, n=7)
+        repeats = timed(lambda: save_with(repeat, n=7, replayed=True), ROUNDS)
+        with app.test_request_context():
+            bearer = {"X-Floorbook-Outbox": outbox_tokens.issue(operator, None)}
+        anonymous = app.test_client()
+        replays = timed(lambda: save_with({**bearer, "Idempotency-Key": str(uuid.uuid4())}, via=anonymous), ROUNDS)
     base_ms, save_ms = statistics.median(baseline) * 1000, statistics.median(saves) * 1000
     p95 = statistics.quantiles(saves, n=20)[-1] * 1000
     print(f"baseline GET /healthz   median {base_ms:7.2f} ms")
     print(f"answer save (5 samples) median {save_ms:7.2f} ms  p95 {p95:7.2f} ms  = {save_ms / base_ms:5.1f}x baseline")
     print(f"answer saves per second on one thread: {1000 / save_ms:.0f}")
+    for label, times in (("with Idempotency-Key", keyed), ("repeat of a stored key", repeats),
+                         ("outbox replay (token, no cookie)", replays)):
+        ms = statistics.median(times) * 1000
+        print(f"{label:34} median {ms:7.2f} ms  = {ms / base_ms:5.1f}x baseline, {ms / save_ms:4.2f}x a plain save")
 
 
 if __name__ == "__main__":

@@ -170,3 +170,31 @@ def test_a_reload_offline_shows_the_answers_saved_online(app, plant, make_user, 
     expect(page.locator("#item-reading_01 .save-state")).to_have_attribute("data-state", "saved")
     expect(page.locator("#in-reading_02")).to_have_value("12.0")
     expect(page.locator("#item-reading_02 .save-state")).to_have_attribute("data-state", "local")
+
+
+def test_a_change_whose_sign_in_ran_out_waits_for_its_author(app, plant, make_user, tablet, tablet_context, request):
+    """401 on replay keeps the change and asks its author to sign in; their next sign-in sends it as theirs."""
+    author = make_user("operator", username="operator1", badge="1001", pin="1234")
+    author_id = author.id
+    publish_offline_form()
+    base = request.getfixturevalue("live_server")
+    cookie = (app.config["DEVICE_COOKIE"], tablet[1])
+    page, submission_id = open_line_check(tablet_context, base, cookie, "1001", "1234")
+    tablet_context.set_offline(True)
+    enter(page, "reading_01", "11.0")
+    app.config["OUTBOX_TOKEN_DAYS"] = 0  # every token is too old from the next second on
+    page.wait_for_timeout(1100)
+    tablet_context.set_offline(False)
+    state = page.locator("#item-reading_01 .save-state")
+    expect(state).to_contain_text("Sign-in ran out: Operator1 must sign in on this tablet", timeout=10_000)
+    expect(page.locator("[data-outbox-badge]")).to_have_attribute("data-state", "attention")
+    assert db.session.scalar(select(Answer).where(Answer.submission_id == submission_id)) is None
+    db.session.rollback()
+
+    app.config["OUTBOX_TOKEN_DAYS"] = 7
+    page.get_by_role("button", name="Sign out").tap()
+    page.get_by_role("button", name="Sign out anyway").tap()
+    page = badge_sign_in(tablet_context, base, cookie, "1001", "1234")  # a fresh token for the waiting change
+    expect(page.locator("body")).to_have_attribute("data-outbox-count", "0", timeout=10_000)
+    answer = db.session.scalar(select(Answer).where(Answer.submission_id == submission_id))
+    assert answer.value == 11.0 and answer.answered_by_id == author_id
