@@ -282,3 +282,17 @@ def test_pages_vary_on_hx_request(operator, users, plant, start_draft):
         response = operator.get(url)
         assert response.status_code == 200 and response.mimetype == "text/html", url
         assert "HX-Request" in response.vary, url
+
+
+def test_outbox_token_of_a_revoked_tablet_is_refused(app, users, tablet, start_draft, db):
+    """A tablet revoked as lost: the changes it still holds are not taken, whoever's they are."""
+    from app.services import outbox_tokens
+
+    draft = start_draft(users.operator)
+    device = tablet[0]
+    with app.test_request_context():
+        token = outbox_tokens.issue(users.operator, device)
+    device.revoked_at = device.registered_at
+    db.session.commit()
+    response = outbox_post(app, item_url(draft, "hydraulic_pressure"), token, new_key(), {"value": "150"})
+    assert refused(response) and count(db, Answer) == 0

@@ -44,4 +44,6 @@ def verify(token: str) -> Bearer | None:
     if user is None or not user.active:
         return None
     device = db.session.get(Device, payload["d"]) if payload.get("d") else None
-    return Bearer(user, device if device is not None and device.revoked_at is None else None)
+    if payload.get("d") and (device is None or device.revoked_at is not None):
+        return None  # a revoked tablet's waiting changes are not taken
+    return Bearer(user, device)

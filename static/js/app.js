@@ -103,6 +103,10 @@
     function check() {
       if (!gone && Date.now() - lastActivity >= limitMs) {
         gone = true;
+        // Offline the sign-in page cannot load: drop this person's kept pages now, not on the next online load.
+        if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+          navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
+        }
         const form = body.dataset.idleForm ? document.getElementById(body.dataset.idleForm) : null;
         if (form && form.tagName === "FORM") {
           form.submit();
