@@ -104,8 +104,8 @@
       if (!gone && Date.now() - lastActivity >= limitMs) {
         gone = true;
         // Offline the sign-in page cannot load: drop this person's kept pages now, not on the next online load.
-        if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-          navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
+        if (window.FloorbookSignOut) {
+          window.FloorbookSignOut.forgetPages();
         }
         const form = body.dataset.idleForm ? document.getElementById(body.dataset.idleForm) : null;
         if (form && form.tagName === "FORM") {

@@ -253,52 +253,12 @@
   }
 
   /* ---------------------------------------------------------------- */
-  /* Shared tablets: sign-out keeps the outbox, the next person sees none of it */
-  /* ---------------------------------------------------------------- */
-
-  function forgetPages() {
-    try {
-      window.localStorage.removeItem("htmx-history-cache");
-    } catch (e) {
-      /* storage unavailable */
-    }
-    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-      navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
-    }
-  }
-
-  document.addEventListener("submit", (evt) => {
-    const form = evt.target;
-    if (!form.matches || !form.matches("[data-sign-out]")) {
-      return;
-    }
-    const dialog = document.getElementById("sign-out-warning");
-    if (mine().length > 0 && dialog && form.dataset.confirmed !== "yes") {
-      evt.preventDefault();
-      dialog.querySelector("[data-outbox-count]").textContent = String(mine().length);
-      dialog.showModal();
-      return;
-    }
-    forgetPages();
-  });
-
-  document.addEventListener("click", (evt) => {
-    const button = evt.target.closest && evt.target.closest("[data-sign-out-anyway]");
-    if (button) {
-      const form = document.querySelector("form[data-sign-out]");
-      form.dataset.confirmed = "yes";
-      forgetPages();
-      form.submit();
-    }
-  });
-
-  /* ---------------------------------------------------------------- */
   /* Start-up                                                          */
   /* ---------------------------------------------------------------- */
 
   async function start() {
     if (!me.id) {
-      forgetPages(); // nobody signed in: no one's pages may stay in the cache
+      window.FloorbookSignOut.forgetPages(); // nobody signed in: no one's pages may stay in the cache
     }
     await refresh();
     for (const item of mine()) {

@@ -45,11 +45,17 @@ def outbox_count(page) -> int:
     return int(page.locator("body").get_attribute("data-outbox-count") or "0")
 
 
-def open_line_check(context, base: str, device_cookie: tuple[str, str], badge: str, pin: str):
-    """Badge sign-in, the worker in control, the Line readings check started online; (page, submission id)."""
+def at_station(context, base: str, device_cookie: tuple[str, str], badge: str, pin: str):
+    """Badge sign-in on the tablet: the page at the Press 1 station home, the worker in control."""
     page = badge_sign_in(context, base, device_cookie, badge, pin)
     expect(page.get_by_role("heading", name="Press 1")).to_be_visible()
     wait_for_worker(page)
+    return page
+
+
+def open_line_check(context, base: str, device_cookie: tuple[str, str], badge: str, pin: str):
+    """Badge sign-in, the worker in control, the Line readings check started online; (page, submission id)."""
+    page = at_station(context, base, device_cookie, badge, pin)
     page.get_by_role("button", name="Start Line readings check").tap()
     expect(page.get_by_role("heading", name="Line readings check")).to_be_visible()
     page.wait_for_timeout(300)  # the worker keeps this page for offline use

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Answer, AuditEvent, IdempotencyKey, RecordVersion, Submission
-from tests.e2e.offline import outbox_count, publish_offline_form, wait_for_worker
+from tests.e2e.offline import open_line_check, outbox_count, publish_offline_form, wait_for_worker
 from tests.e2e.signin import badge_sign_in
 from tests.helpers.photos import jpeg_with_exif
 
@@ -33,13 +33,8 @@ def test_a_checklist_filled_offline_reaches_the_server_once(app, plant, make_use
     operator_id = operator.id
     publish_offline_form()
     live_server = request.getfixturevalue("live_server")
-    page = badge_sign_in(tablet_context, live_server, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
-    expect(page.get_by_role("heading", name="Press 1")).to_be_visible()
-    wait_for_worker(page)
-    page.get_by_role("button", name="Start Line readings check").tap()
-    expect(page.get_by_role("heading", name="Line readings check")).to_be_visible()
-    submission_id = page.locator("[data-outbox]").get_attribute("data-submission-id")
-    page.wait_for_timeout(500)  # the worker keeps this page for offline use
+    page, submission_id = open_line_check(tablet_context, live_server, (app.config["DEVICE_COOKIE"], tablet[1]),
+                                          "1001", "1234")
 
     tablet_context.set_offline(True)
     for name, value in READINGS.items():

@@ -125,15 +125,13 @@ def test_a_form_started_offline_reaches_the_server_with_its_answers(app, plant, 
                                                                     request):
     """Offline at the station home, Start opens the blank form the worker kept; start and answers arrive once."""
     from app.models import Submission
-    from tests.e2e.offline import wait_for_worker
+    from tests.e2e.offline import at_station
 
     operator = make_user("operator", username="operator1", badge="1001", pin="1234")
     operator_id = operator.id
     publish_offline_form()
     base = request.getfixturevalue("live_server")
-    page = badge_sign_in(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
-    expect(page.get_by_role("heading", name="Press 1")).to_be_visible()
-    wait_for_worker(page)
+    page = at_station(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
     page.reload()  # the worker, now in control, keeps the blank forms of this station
     page.wait_for_timeout(1000)
 
