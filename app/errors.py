@@ -7,6 +7,9 @@ from app.extensions import db
 from app.htmx import is_htmx
 
 
+CSRF_MESSAGE = "The form expired or was not sent from this site. Reload the page and try again."
+
+
 class DomainError(Exception):
     """A rule of the domain was broken; carries a status and field-level reasons."""
 
@@ -44,7 +47,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
-        return error_response(400, "csrf", "The form expired or was not sent from this site. Reload the page and try again.")
+        return error_response(400, "csrf", CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

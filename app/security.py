@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from app.extensions import csrf, db, login_manager
 from app.htmx import hx_redirect, is_htmx
@@ -107,6 +108,18 @@ def _unauthorized():
     return hx_redirect(target) if is_htmx() else redirect(target)
 
 
+def end_session() -> None:
+    """Sign out of this browser session and start an anonymous one with its CSRF secret already made.
+
+    Made here, in the sign-out response, so that pages the browser loads at the same time (a second
+    tab, the sign-in page the sign-out leads to) share one secret instead of each making its own and
+    overwriting the others' - which would refuse the sign-in form that follows.
+    """
+    logout_user()
+    session.clear()
+    generate_csrf()
+
+
 def _idle_expired() -> bool:
     last = session.get("last_seen")
     if not session.get("tablet") or not last:
@@ -122,8 +135,7 @@ def _before_request():
     if not current_user.is_authenticated:
         return None
     if _idle_expired():
-        logout_user()
-        session.clear()
+        end_session()
         target = url_for("auth.login", reason="idle")
         return hx_redirect(target) if is_htmx() else redirect(target)
     session["last_seen"] = utcnow().isoformat()

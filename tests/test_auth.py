@@ -1,4 +1,5 @@
 """Sign-in: passwords, badge + PIN on registered tablets, lockout, idle timeout, session invalidation."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -163,3 +164,35 @@ def test_unknown_fields_are_refused(client, users):
     """Server-owned fields cannot be posted (unknown=RAISE)."""
     response = client.post_form("/login", {"username": "t-operator", "password": PASSWORD, "roles": "admin"})
     assert response.status_code == 422
+
+
+def _page_token(client, path: str) -> tuple[str, str]:
+    """Load a page; its CSRF token and the session cookie its response set."""
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1), client.get_cookie("session").value
+
+
+def test_pages_loaded_together_after_sign_out_share_one_csrf_secret(login, users, app):
+    """Two sign-in pages loaded at once after a sign-out (the redirect and a second tab) both work,
+    whichever response's cookie the browser kept last."""
+    client = login(users.operator)
+    client.post_form("/logout")
+    after_logout = client.get_cookie("session").value
+    first_token, _ = _page_token(client, "/login")
+    client.set_cookie("session", after_logout)  # the second page was requested before the first answered
+    _, second_cookie = _page_token(client, "/login")
+    client.set_cookie("session", second_cookie)  # ... and its cookie arrived last
+    response = client.post("/login", data={"csrf_token": first_token, "username": "t-operator", "password": PASSWORD})
+    assert response.status_code == 302 and client.get("/floor/stations").status_code == 200
+
+
+def test_a_stale_sign_in_form_is_shown_again_ready_to_use(client, users):
+    """A sign-in form whose CSRF token no longer matches is answered with the form and the reason."""
+    client.get("/login")
+    response = client.post("/login", data={"csrf_token": "stale", "username": "t-operator", "password": PASSWORD})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "This sign-in page had expired. Sign in again." in html
+    assert 'name="username"' in html and client.get("/floor/stations").status_code == 302
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(r'csrf-token" content="([^"]+)"', html)
+    retry = client.post("/login", data={"csrf_token": token.group(1), "username": "t-operator", "password": PASSWORD})
+    assert retry.status_code == 302

@@ -1,14 +1,14 @@
 """Sign-in views: password for everyone, badge + PIN for operators on a registered tablet."""
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf.csrf import generate_csrf
+from flask_login import current_user, login_required, login_user
+from flask_wtf.csrf import CSRFError, generate_csrf
 
 from app.auth import bp
 from app.auth.schemas import BadgeLoginSchema, PasswordChangeSchema, PasswordLoginSchema
-from app.errors import DomainError
+from app.errors import CSRF_MESSAGE, DomainError, error_response
 from app.extensions import db
 from app.inputs import load_form
-from app.security import current_actor, safe_next
+from app.security import current_actor, end_session, safe_next
 from app.services import audit, auth as auth_service
 from app.services.audit import Actor
 
@@ -34,6 +34,18 @@ def _login_page(template: str, error: DomainError | None = None):
     status = error.status if error else 200
     return render_template(template, error=error, next=request.args.get("next") or request.form.get("next"),
                            reason=request.args.get("reason")), status
+
+
+_SIGN_IN_FORMS = {"auth.login_post": "auth/login.html", "auth.badge_login_post": "auth/badge.html"}
+
+
+@bp.errorhandler(CSRFError)
+def expired_form(error: CSRFError):
+    """A sign-in form that went stale (another tab signed in or out) is shown again, ready to use."""
+    template = _SIGN_IN_FORMS.get(request.endpoint)
+    if template is None:
+        return error_response(400, "csrf", CSRF_MESSAGE)
+    return _login_page(template, DomainError("This sign-in page had expired. Sign in again.", status=400))
 
 
 @bp.get("/login")
@@ -81,8 +93,7 @@ def logout():
     auth_service.end_all_sessions(current_user)
     audit.record(current_actor(), "auth.logout", "user", current_user.id)
     db.session.commit()
-    logout_user()
-    session.clear()
+    end_session()
     return redirect(url_for("auth.badge_login" if g.device else "auth.login"))
 
 
@@ -102,7 +113,6 @@ def password_change():
         auth_service.change_password(current_user, data["current_password"], data["new_password"], current_actor())
     except DomainError as error:
         return render_template("auth/password.html", error=error), error.status
-    logout_user()
-    session.clear()
+    end_session()
     flash("Password changed. Sign in with the new password.")
     return redirect(url_for("auth.login"))
