@@ -220,6 +220,28 @@ def test_outbox_token_opens_only_idempotent_endpoints(app, users, plant, db):
     assert count(db, AuditEvent, AuditEvent.actor_id == users.operator.id) == 0
 
 
+def test_every_answer_to_a_keyed_change_names_its_key(app, users, plant, start_draft, db):
+    """The outbox counts a change as delivered only on a 2xx that echoes its key: the first answer and
+    its replays echo it, a replayed start is an HX-Redirect a script can read (not an opaque 303), and
+    a refusal names no key (it was not taken)."""
+    token = outbox_tokens.issue(users.operator, None)
+    sub_id, key = new_key(), new_key()
+    start = {"id": sub_id, "form_version_id": plant.forms["press-start-of-shift"].id,
+             "station_id": plant.stations["Press 1"].id}
+    first, again = (outbox_post(app, "/floor/submissions", token, key, start) for _ in range(2))
+    for response in (first, again):
+        assert response.status_code == 204 and response.headers["Idempotency-Key"] == key
+        assert response.headers["HX-Redirect"] == f"/floor/submissions/{sub_id}"
+    assert again.headers[REPLAYED] == "true" and count(db, Submission, Submission.id == sub_id) == 1
+    saved_key, bad_key = new_key(), new_key()
+    saved = outbox_post(app, item_url(db.session.get(Submission, sub_id), "hydraulic_pressure"), token, saved_key,
+                        {"value": "150"})
+    bad = outbox_post(app, item_url(db.session.get(Submission, sub_id), "hydraulic_pressure"), token, bad_key,
+                      {"value": "twelve"})
+    assert saved.status_code == 200 and saved.headers["Idempotency-Key"] == saved_key
+    assert bad.status_code == 422 and "Idempotency-Key" not in bad.headers
+
+
 # ---- many at once over real HTTP ----------------------------------------------------------------------
 
 @pytest.fixture

@@ -102,6 +102,12 @@
     return words.length > 200 ? words.slice(0, 199) + "…" : words;
   }
 
+  // Only the endpoint that took the change echoes its key: a redirect or a page from anything in
+  // between (a captive portal, an auth proxy) does not count as delivered.
+  function reachedFloorbook(item, response) {
+    return response.status >= 200 && response.status < 300 && response.headers.get("Idempotency-Key") === item.key;
+  }
+
   // Send waiting items in order. Stops at a network error or a server error (tried again later);
   // keeps a refused item (the reason is shown) and an item whose sign-in has run out.
   // onDelivered(item, response) lets a page show the server's answer.
@@ -129,7 +135,7 @@
         return { sent: sent, stopped: "network" };
       }
       const status = response.status;
-      if (response.type === "opaqueredirect" || (status >= 200 && status < 400)) {
+      if (reachedFloorbook(item, response)) {
         await remove(item.seq);
         sent += 1;
         changed({ type: "delivered", seq: item.seq, owner: item.owner, submissionId: item.submissionId,
@@ -146,7 +152,8 @@
         item.state = "rejected";
         item.error = reasonFrom(await response.text()) || "The server refused this change (" + status + ").";
       } else {
-        item.error = "The server had a problem (" + status + "); it will be tried again.";
+        item.error = status >= 500 ? "The server had a problem (" + status + "); it will be tried again."
+          : "The answer did not come from Floorbook (a sign-in page or proxy in between?); it will be tried again.";
         await put(item);
         changed();
         return { sent: sent, stopped: "server" };

@@ -199,6 +199,19 @@
       keep(item);
     }
   }
+  // An answer that did not come from the endpoint (the server-side session ended and the sign-in page
+  // is where htmx is sent; a proxy in between) means the change was not taken: keep it, then go on.
+  document.addEventListener("htmx:beforeOnLoad", (evt) => {
+    const xhr = evt.detail && evt.detail.xhr;
+    const item = xhr && xhr.floorbookOutbox;
+    if (!item || xhr.status >= 400 || xhr.getResponseHeader("Idempotency-Key") === item.key) {
+      return;
+    }
+    evt.preventDefault();
+    xhr.floorbookOutbox = null;
+    const next = xhr.getResponseHeader("HX-Redirect");
+    keep(item).then(() => flushing).then(() => next && window.location.assign(next)); // sent before leaving
+  });
   document.addEventListener("htmx:sendError", unsent);
   document.addEventListener("htmx:timeout", unsent);
   document.addEventListener("htmx:afterRequest", (evt) => {
@@ -239,11 +252,15 @@
     }
     flushing = store.replay(delivered).catch(() => null).then(() => refresh()).finally(() => {
       flushing = null;
-      for (const item of mine()) {
-        showKept(item);
-      }
+      showAllKept();
     });
     return flushing;
+  }
+
+  function showAllKept() {
+    for (const item of mine()) {
+      showKept(item);
+    }
   }
 
   function askForSync() {
@@ -346,7 +363,11 @@
   }
 
   if (typeof BroadcastChannel === "function") {
-    new BroadcastChannel("floorbook-outbox").onmessage = (evt) => refresh().then(() => arrived(evt.data));
+    // The service worker may be the one replaying (Background Sync): its verdicts show here too.
+    new BroadcastChannel("floorbook-outbox").onmessage = (evt) => refresh().then(() => {
+      arrived(evt.data);
+      showAllKept();
+    });
   }
   if ("serviceWorker" in navigator && window.isSecureContext) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => null);

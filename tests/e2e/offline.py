@@ -1,4 +1,5 @@
 """Helpers for the offline end-to-end tests: a controlling service worker, the outbox count, going offline."""
+import re
 import time
 from pathlib import Path
 
@@ -8,7 +9,30 @@ from app.services.audit import Actor
 from app.services.catalogue import sync_definitions
 from tests.e2e.signin import badge_sign_in
 
+ANSWERS = re.compile(r"^/floor/submissions/[^/]+/items/")
 FORMS = Path(__file__).resolve().parent.parent / "fixtures" / "forms_offline"
+
+
+class Gate:
+    """In front of the app, as a proxy: while closed, answers get 503 (its app server is down); while
+    redirecting, they are sent to a sign-in page of the proxy's own."""
+
+    def __init__(self, app):
+        self.wsgi, self.closed, self.redirecting = app.wsgi_app, False, False
+        app.wsgi_app = self
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and ANSWERS.match(environ["PATH_INFO"]):
+            if self.closed:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"The app server is restarting."]
+            if self.redirecting:
+                start_response("302 Found", [("Location", "/proxy/sign-in"), ("Content-Type", "text/plain")])
+                return [b"Sign in to the plant network first."]
+        if environ["PATH_INFO"] == "/proxy/sign-in":
+            start_response("200 OK", [("Content-Type", "text/html")])
+            return [b"<!doctype html><title>Plant network</title><h1>Sign in to the plant network</h1>"]
+        return self.wsgi(environ, start_response)
 
 
 def publish_offline_form() -> None:

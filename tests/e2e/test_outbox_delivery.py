@@ -1,0 +1,65 @@
+"""A change leaves the tablet's outbox only when Floorbook itself took it, never on an answer from
+something in between (a proxy's sign-in page) or from the sign-in page the server sent htmx to."""
+import re
+import time
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Answer
+from tests.e2e.offline import Gate, enter, open_line_check, outbox_length, publish_offline_form
+
+
+def _answers(submission_id: str) -> list[tuple[str, float, int]]:
+    rows = db.session.scalars(select(Answer).where(Answer.submission_id == submission_id)).all()
+    db.session.rollback()
+    return sorted((a.item_name, a.value, a.answered_by_id) for a in rows)
+
+
+def _until_answers(submission_id: str, count: int, seconds: float = 10) -> list[tuple[str, float, int]]:
+    deadline = time.monotonic() + seconds
+    while len(_answers(submission_id)) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _answers(submission_id)
+
+
+def test_a_replay_redirected_by_a_proxy_stays_in_the_outbox(app, plant, make_user, tablet, tablet_context, request):
+    """A proxy's redirect to its own sign-in page is not delivery: the change waits, says why, and is
+    sent once the way to the app is open again."""
+    author_id = make_user("operator", username="operator1", badge="1001", pin="1234").id
+    publish_offline_form()
+    gate = Gate(app)
+    base = request.getfixturevalue("live_server")
+    page, submission_id = open_line_check(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
+    tablet_context.set_offline(True)
+    enter(page, "reading_01", "11.0")
+    gate.redirecting = True
+    tablet_context.set_offline(False)
+    page.evaluate("() => window.FloorbookOutboxPage.flush()")
+    page.goto(f"{base}/floor/outbox")
+    expect(page.locator("[data-outbox-rows]")).to_contain_text("did not come from Floorbook")
+    assert outbox_length(page) == 1 and _answers(submission_id) == []
+
+    gate.redirecting = False
+    page.reload()  # any page load sends what waits
+    expect(page.locator("body")).to_have_attribute("data-outbox-count", "0", timeout=10_000)
+    assert _answers(submission_id) == [("reading_01", 11.0, author_id)]
+
+
+def test_a_save_sent_to_the_sign_in_page_is_kept_and_arrives_as_its_author(app, plant, make_user, tablet,
+                                                                         tablet_context, request):
+    """The server signed the tablet out for being idle just as an answer went: htmx is told to go to the
+    sign-in page; the answer is kept first and reaches the server as its author's."""
+    author_id = make_user("operator", username="operator1", badge="1001", pin="1234").id
+    publish_offline_form()
+    base = request.getfixturevalue("live_server")
+    page, submission_id = open_line_check(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
+    enter(page, "reading_01", "11.0", state="saved")
+    app.config["IDLE_TIMEOUT_MINUTES"] = 0  # the session has been idle too long from now on
+    page.locator("#in-reading_02").fill("12.0")
+    page.locator("#in-reading_02").press("Tab")
+    expect(page).to_have_url(re.compile(r"/login\?reason=idle"))
+    assert _until_answers(submission_id, 2) == [("reading_01", 11.0, author_id), ("reading_02", 12.0, author_id)]
+    expect(page.locator("body")).to_have_attribute("data-outbox-count", "0")
+    assert outbox_length(page) == 0
