@@ -13,9 +13,10 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from app.models import Answer, Attachment, AuditEvent, Deviation, DowntimeEvent, IdempotencyKey, RecordVersion, Submission
-from app.services import idempotency, outbox_tokens
+from app.services import auth as auth_service, idempotency, outbox_tokens
+from app.services.audit import Actor
 from app.security import OUTBOX_HEADER
-from tests.helpers.builders import Client, sign_in
+from tests.helpers.builders import PASSWORD, Client, sign_in
 from tests.helpers.photos import jpeg_with_exif, png
 from tests.test_floor import PRESS, fill_passing, operator  # noqa: F401 (operator is a fixture)
 
@@ -61,12 +62,12 @@ def refused(response) -> bool:
     return response.status_code == 401 and "HX-Redirect" not in response.headers
 
 
-def aged_token(secret: str, user_id: int, days: float) -> str:
+def aged_token(secret: str, user, days: float) -> str:
     """An outbox token signed with secret as if issued days ago."""
     class Aged(TimestampSigner):
         def get_timestamp(self) -> int:
             return int(time.time() - days * 86400)
-    return URLSafeTimedSerializer(secret, salt=outbox_tokens.SALT, signer=Aged).dumps({"u": user_id, "d": None})
+    return URLSafeTimedSerializer(secret, salt=outbox_tokens.SALT, signer=Aged).dumps({"u": user.id, "d": None, "c": outbox_tokens.credentials(user)})
 
 
 # ---- replays over the test client ------------------------------------------------------------------
@@ -203,13 +204,25 @@ def test_outbox_token_is_refused_when_not_genuine_current_and_active(app, users,
     """Only a genuine token of an active user younger than OUTBOX_TOKEN_DAYS (7) lets a change in."""
     draft = start_draft(users.operator)
     secret = "someone-elses-secret" if case == "forged" else app.config["SECRET_KEY"]
-    token = aged_token(secret, users.operator.id, 8 if case == "8 days old" else 6 if case == "6 days old" else 0)
+    token = aged_token(secret, users.operator, 8 if case == "8 days old" else 6 if case == "6 days old" else 0)
     if case == "deactivated":
         users.operator.active = False
         db.session.commit()
     response = outbox_post(app, item_url(draft, "hydraulic_pressure"), token, new_key(), {"value": "171"})
     assert (response.status_code == 200) is accepted and refused(response) is not accepted
     assert count(db, Answer) == count(db, Deviation) == count(db, IdempotencyKey) == int(accepted)
+
+
+def test_outbox_token_ends_with_a_password_change(app, users, start_draft, db):
+    """A token issued before the password changed is refused (401): the change waits for its author's
+    next sign-in on the tablet, which gives it a token with the new credentials."""
+    draft = start_draft(users.operator)
+    token = outbox_tokens.issue(users.operator, None)
+    auth_service.change_password(users.operator, PASSWORD, "a-brand-new-password", Actor(users.operator.id))
+    response = outbox_post(app, item_url(draft, "hydraulic_pressure"), token, new_key(), {"value": "150"})
+    assert refused(response) and count(db, Answer) == 0
+    fresh = outbox_tokens.issue(users.operator, None)
+    assert outbox_post(app, item_url(draft, "hydraulic_pressure"), fresh, new_key(), {"value": "150"}).status_code == 200
 
 
 def test_outbox_token_opens_only_idempotent_endpoints(app, users, plant, db):

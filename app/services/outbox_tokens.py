@@ -3,8 +3,10 @@
 Each tablet page carries a token for the signed-in user (and the registered tablet). The outbox stores it
 with every change it keeps. A replay sends the change with that token and without cookies, so it arrives as
 its author's even when someone else has signed in on the tablet since. The token is accepted only by the
-endpoints marked @idempotent, only while the user is active, and only for OUTBOX_TOKEN_DAYS.
+endpoints marked @idempotent, only while the user is active, only until their password or PIN changes
+(a changed credential says the old one may be known to someone else), and only for OUTBOX_TOKEN_DAYS.
 """
+import hashlib
 from dataclasses import dataclass
 
 from flask import current_app
@@ -28,9 +30,15 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
+def credentials(user: User) -> str:
+    """A short digest of the user's password and PIN hashes: it changes when either does."""
+    hashes = f"{user.password_hash or ''}|{user.pin_hash or ''}".encode()
+    return hashlib.sha256(hashes).hexdigest()[:16]
+
+
 def issue(user: User, device: Device | None) -> str:
     """A token for user on this tablet."""
-    return _serializer().dumps({"u": user.id, "d": device.id if device else None})
+    return _serializer().dumps({"u": user.id, "d": device.id if device else None, "c": credentials(user)})
 
 
 def verify(token: str) -> Bearer | None:
@@ -41,7 +49,7 @@ def verify(token: str) -> Bearer | None:
     except BadSignature:  # includes SignatureExpired
         return None
     user = db.session.get(User, payload.get("u")) if isinstance(payload, dict) else None
-    if user is None or not user.active:
+    if user is None or not user.active or payload.get("c") != credentials(user):
         return None
     device = db.session.get(Device, payload["d"]) if payload.get("d") else None
     if payload.get("d") and (device is None or device.revoked_at is not None):
