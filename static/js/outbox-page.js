@@ -1,6 +1,7 @@
 /*
  * The outbox page (/floor/outbox): the signed-in person's waiting changes with their state and last
- * problem; a refused one can be tried again or discarded. Other people's changes are only counted.
+ * problem; a refused one (or one the server keeps failing on) can be tried again or discarded. Other
+ * people's changes are only counted.
  */
 (function () {
   "use strict";
@@ -29,6 +30,12 @@
     return b;
   }
 
+  // A change the server keeps failing on (not refusing) holds up everything after it: after a few
+  // tries it may be discarded, so one bad change does not keep the rest of the shift's work waiting.
+  const STUCK_AFTER = 3;
+  const stuck = (item) => item.state === "waiting" && item.attempts >= STUCK_AFTER && !!item.error
+    && item.error !== "No connection to the server yet.";
+
   function render(mine, others) {
     const rows = section.querySelector("[data-outbox-rows]");
     rows.replaceChildren();
@@ -41,7 +48,7 @@
       cell(row, String(item.attempts));
       cell(row, item.error || "—");
       const actions = cell(row, "");
-      if (item.state !== "waiting") {
+      if (item.state !== "waiting" || stuck(item)) {
         actions.append(button("Try again", "retry", item.seq, "btn-secondary"), " ",
                        button("Discard", "discard", item.seq, "btn-danger"));
       }

@@ -83,9 +83,15 @@
     return form;
   }
 
+  // Photos on slow plant Wi-Fi: the time allowed grows with the size (at least 50 kB/s).
+  function timeoutFor(item) {
+    const bytes = item.entries.reduce((sum, entry) => sum + (entry[1] instanceof Blob ? entry[1].size : 0), 0);
+    return TIMEOUT_MS + Math.ceil(bytes / 50);
+  }
+
   function send(item) {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    const timer = setTimeout(() => controller.abort(), timeoutFor(item));
     const headers = { "Idempotency-Key": item.key, "HX-Request": "true" };
     headers[TOKEN_HEADER] = item.token;
     // No cookie: the change goes as the person who made it (their token), whoever is signed in now.
@@ -129,7 +135,8 @@
       try {
         response = await send(item);
       } catch (error) {
-        item.error = "No connection to the server yet.";
+        item.error = error && error.name === "AbortError" ? "The server did not answer in time; it will be tried again."
+          : "No connection to the server yet.";
         await put(item);
         changed();
         return { sent: sent, stopped: "network" };

@@ -63,3 +63,31 @@ def test_a_save_sent_to_the_sign_in_page_is_kept_and_arrives_as_its_author(app, 
     assert _until_answers(submission_id, 2) == [("reading_01", 11.0, author_id), ("reading_02", 12.0, author_id)]
     expect(page.locator("body")).to_have_attribute("data-outbox-count", "0")
     assert outbox_length(page) == 0
+
+
+def test_a_change_the_server_keeps_failing_on_can_be_discarded(app, plant, make_user, tablet, tablet_context,
+                                                              request):
+    """Three 503s for the first change: the outbox page offers to discard it (after a confirmation),
+    and the change queued behind it then goes."""
+    author_id = make_user("operator", username="operator1", badge="1001", pin="1234").id
+    publish_offline_form()
+    gate = Gate(app)
+    base = request.getfixturevalue("live_server")
+    page, submission_id = open_line_check(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
+    gate.closed = True
+    enter(page, "reading_01", "11.0")
+    enter(page, "reading_02", "12.0")
+    page.goto(f"{base}/floor/outbox")
+    rows = page.locator("[data-outbox-rows] tr")
+    expect(rows).to_have_count(2)
+    for _ in range(3):
+        page.evaluate("() => window.FloorbookOutboxPage.flush()")
+    expect(rows.first).to_contain_text("The server had a problem (503)")
+    discard = rows.first.get_by_role("button", name="Discard")
+    expect(discard).to_be_visible()
+    expect(rows.nth(1).get_by_role("button", name="Discard")).to_have_count(0)  # never tried: not stuck
+    gate.closed = False
+    page.once("dialog", lambda dialog: dialog.accept())
+    discard.tap()
+    expect(page.locator("body")).to_have_attribute("data-outbox-count", "0", timeout=10_000)
+    assert _answers(submission_id) == [("reading_02", 12.0, author_id)]
