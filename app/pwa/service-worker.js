@@ -5,7 +5,8 @@
  *   versioned name; activating a new version deletes the old shell caches.
  * - Tablet pages and fragments: network first with a short timeout, then the cached copy, then the
  *   offline page. Only same-origin GETs under /floor are kept; the copies belong to the person
- *   signed in and are deleted at sign-out (and whenever a page says nobody is signed in).
+ *   signed in and are deleted at sign-out, whenever a page says nobody is signed in, and when a page
+ *   of someone else arrives.
  * - Never cached: the board's SSE stream and kiosk pages, sign-in and sign-out, PDFs, exports.
  * - POSTs are not touched here: the page's outbox keeps what cannot be sent (outbox-store.js), and
  *   this worker replays it when it starts and on Background Sync.
@@ -32,7 +33,9 @@ self.addEventListener("activate", (event) => {
     .then((names) => Promise.all(names.filter((n) => n.startsWith("floorbook-shell-") && n !== SHELL)
       .map((n) => caches.delete(n))))
     .then(() => self.clients.claim())
-    .then(() => replay()));
+    .then(() => {
+      replay(); // not awaited: a long replay must not hold up the new version taking over
+    }));
 });
 
 self.addEventListener("sync", (event) => {
@@ -88,11 +91,23 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
+// The kept pages are one person's: the first page of someone else (whatever way they signed in)
+// deletes them before it is kept. OWNER records whose they are.
+const OWNER = "/__floorbook-pages-owner";
+
+function pagesOf(person) {
+  return caches.open(PAGES).then((cache) => cache.match(OWNER)
+    .then((hit) => (hit ? hit.text() : null))
+    .then((owner) => (owner === person ? cache : caches.delete(PAGES)
+      .then(() => caches.open(PAGES))
+      .then((fresh) => fresh.put(OWNER, new Response(person)).then(() => fresh)))));
+}
+
 function store(request, response) {
   // Only a page as the signed-in person saw it: not a redirect (to sign-in), not an error.
   const person = response.headers.get("X-Floorbook-User");
   if (response.ok && !response.redirected && response.type === "basic" && person) {
-    return caches.open(PAGES).then((cache) => cache.put(request, response.clone())).then(() => response);
+    return pagesOf(person).then((cache) => cache.put(request, response.clone())).then(() => response);
   }
   if (response.redirected && new URL(response.url).pathname.startsWith("/login")) {
     return caches.delete(PAGES).then(() => response); // signed out: nobody's pages stay

@@ -181,3 +181,33 @@ def test_a_change_whose_sign_in_ran_out_waits_for_its_author(app, plant, make_us
     expect(page.locator("body")).to_have_attribute("data-outbox-count", "0", timeout=10_000)
     answer = db.session.scalar(select(Answer).where(Answer.submission_id == submission_id))
     assert answer.value == 11.0 and answer.answered_by_id == author_id
+
+
+KEPT_PAGES = """async () => {
+    const cache = await caches.open("floorbook-pages");
+    const owner = await cache.match("/__floorbook-pages-owner");
+    return [owner ? await owner.text() : null, (await cache.keys()).map((r) => new URL(r.url).pathname)];
+}"""
+
+
+def test_pages_kept_for_someone_else_are_deleted_by_the_next_persons_first_page(app, plant, make_user, tablet,
+                                                                                tablet_context, request):
+    """Whatever way the copies of another person's pages outlived their sign-out, the first page of
+    the person signed in now deletes them before it is kept."""
+    operator_id = make_user("operator", username="operator1", badge="1001", pin="1234").id
+    publish_offline_form()
+    base = request.getfixturevalue("live_server")
+    page, submission_id = open_line_check(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
+    owner, urls = page.evaluate(KEPT_PAGES)
+    assert owner == str(operator_id) and f"/floor/submissions/{submission_id}" in urls
+    page.evaluate("""async () => {
+        const cache = await caches.open("floorbook-pages");
+        await cache.put("/__floorbook-pages-owner", new Response("424242"));
+        await cache.put("/floor/submissions/someone-elses-draft", new Response("their answers"));
+    }""")
+    page.goto(f"{base}/floor")
+    expect(page.get_by_role("heading", name="Press 1")).to_be_visible()
+    page.wait_for_timeout(500)
+    owner, urls = page.evaluate(KEPT_PAGES)
+    assert owner == str(operator_id) and "/floor" in urls
+    assert "/floor/submissions/someone-elses-draft" not in urls
