@@ -2,6 +2,7 @@
 import io
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from PIL import Image
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.canonical import canonical_json, sha256_hex
 from app.models import Answer, Attachment, AuditEvent, RecordVersion, Submission
+from app.models.types import frozen_clock
 from tests.helpers.photos import gif, jpeg_with_exif, png
 
 PRESS = "press-start-of-shift"
@@ -69,6 +71,37 @@ def test_start_twice_gives_one_submission(operator, plant, db):
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"] == f"/floor/submissions/{sub_id}"
     assert db.session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+NOW = datetime(2026, 11, 24, 21, 0, tzinfo=timezone.utc)  # 15:00 in Chicago: shift B (14:00-22:00)
+
+
+@pytest.mark.parametrize("sent,started,shift", [
+    ("2026-11-24T12:00:00-06:00", datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc), "A"),  # kept offline 3 h
+    ("2026-11-24T22:00:00Z", NOW, "B"),  # the tablet's clock is an hour ahead: the server's time
+    ("2026-11-10T12:00:00Z", NOW, "B"),  # older than a kept change can be
+    (None, NOW, "B"),  # started online
+])
+def test_a_start_kept_offline_belongs_to_the_shift_it_was_made_in(operator, plant, db, sent, started, shift):
+    """A start the outbox sends later carries the tablet's time; the draft takes that time and its shift."""
+    data = {"id": str(uuid.uuid4()), "form_version_id": plant.forms[PRESS].id, "station_id": plant.stations["Press 1"].id}
+    with frozen_clock(NOW):
+        response = operator.post_form("/floor/submissions", data | ({"device_time": sent} if sent else {}))
+    assert response.status_code == 303
+    submission = db.session.get(Submission, data["id"])
+    assert submission.started_at.replace(tzinfo=timezone.utc) == started
+    assert (str(submission.shift_date), submission.shift_code) == ("2026-11-24", shift)
+
+
+@pytest.mark.parametrize("sent,message", [("yesterday", "Expected an ISO 8601 time"),
+                                          ("2026-11-24T12:00:00", "Expected a time with its time zone")])
+def test_a_start_with_a_malformed_device_time_is_refused(operator, plant, db, sent, message):
+    """device_time must be an ISO 8601 time with its zone: 422 naming the field, nothing created."""
+    data = {"id": str(uuid.uuid4()), "form_version_id": plant.forms[PRESS].id, "station_id": plant.stations["Press 1"].id,
+            "device_time": sent}
+    response = operator.post_form("/floor/submissions", data)
+    assert response.status_code == 422 and "device_time" in response.get_data(as_text=True)
+    assert message in response.get_data(as_text=True) and db.session.get(Submission, data["id"]) is None
 
 
 @pytest.mark.parametrize("bad", [{"id": "not-a-uuid"}, {"station_id": "Pack 1"}])

@@ -10,6 +10,10 @@ class StartSchema(StrictSchema):
     id = fields.String(required=True)
     form_version_id = fields.Integer(required=True)
     station_id = fields.Integer(required=True)
+    # When the operator tapped Start, sent by a start the tablet kept offline (its shift is that time's).
+    device_time = fields.AwareDateTime(load_default=None, error_messages={
+        "invalid": "Expected an ISO 8601 time, such as 2026-11-30T06:15:00Z.",
+        "invalid_awareness": "Expected a time with its time zone (Z or +01:00)."})
 
 
 class StationSchema(StrictSchema):

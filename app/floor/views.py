@@ -62,7 +62,8 @@ def choose_station():
 def start():
     """Start (or, posted again, reopen) a submission with the tablet's UUID."""
     data = load_form(StartSchema())
-    submission = submissions.start_submission(data["id"], data["form_version_id"], data["station_id"], current_actor())
+    submission = submissions.start_submission(data["id"], data["form_version_id"], data["station_id"], current_actor(),
+                                              data["device_time"])
     return redirect(url_for("floor.fill", submission_id=submission.id), code=303)
 
 

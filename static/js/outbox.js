@@ -184,7 +184,7 @@
       return;
     }
     evt.preventDefault();
-    const entries = Array.from(new FormData(form).entries());
+    const entries = Array.from(new FormData(form).entries()).concat([["device_time", new Date().toISOString()]]);
     const id = form.querySelector("input[name=id]").value;
     const item = Object.assign(record(form.action, "POST", entries, null, "start"), { submissionId: id });
     item.label = "Start: " + (form.querySelector(".card-title, button") || {}).textContent;
