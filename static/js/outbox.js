@@ -139,10 +139,20 @@
     }
   }
 
+  // Changes being written to the outbox right now: a change made meanwhile must queue behind them
+  // (htmx sends a change queued on the same field the moment the failed one ends, before IndexedDB
+  // has answered), or a newer value would reach the server first and be overwritten by the older one.
+  let keeping = 0;
+
   async function keep(item) {
-    await supersede(item);
-    const kept = await store.add(item);
-    showKept(kept);
+    keeping += 1;
+    try {
+      await supersede(item);
+      const kept = await store.add(item);
+      showKept(kept);
+    } finally {
+      keeping -= 1;
+    }
     store.changed();
     await refresh();
     askForSync();
@@ -161,7 +171,7 @@
     const item = record(d.path, d.verb.toUpperCase(), entries, element, kindOf(d.path));
     d.headers["Idempotency-Key"] = item.key;
     d.elt.floorbookOutbox = item;
-    if (navigator.onLine === false || waitingMine().length > 0) {
+    if (navigator.onLine === false || keeping > 0 || waitingMine().length > 0) {
       evt.preventDefault(); // behind what is already waiting, so the server sees changes in order
       d.elt.floorbookOutbox = null;
       keep(item);

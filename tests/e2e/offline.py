@@ -15,14 +15,19 @@ FORMS = Path(__file__).resolve().parent.parent / "fixtures" / "forms_offline"
 
 class Gate:
     """In front of the app, as a proxy: while closed, answers get 503 (its app server is down); while
-    redirecting, they are sent to a sign-in page of the proxy's own."""
+    redirecting, they are sent to a sign-in page of the proxy's own; slow_failures answers hang, then 503."""
 
     def __init__(self, app):
-        self.wsgi, self.closed, self.redirecting = app.wsgi_app, False, False
+        self.wsgi, self.closed, self.redirecting, self.slow_failures = app.wsgi_app, False, False, 0
         app.wsgi_app = self
 
     def __call__(self, environ, start_response):
         if environ["REQUEST_METHOD"] == "POST" and ANSWERS.match(environ["PATH_INFO"]):
+            if self.slow_failures:  # the next answers hang for a while, then fail
+                self.slow_failures -= 1
+                time.sleep(1.5)
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"The app server timed out."]
             if self.closed:
                 start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
                 return [b"The app server is restarting."]

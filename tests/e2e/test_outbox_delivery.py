@@ -91,3 +91,26 @@ def test_a_change_the_server_keeps_failing_on_can_be_discarded(app, plant, make_
     discard.tap()
     expect(page.locator("body")).to_have_attribute("data-outbox-count", "0", timeout=10_000)
     assert _answers(submission_id) == [("reading_02", 12.0, author_id)]
+
+
+def test_a_newer_value_never_overtakes_an_older_one_that_failed(app, plant, make_user, tablet, tablet_context,
+                                                               request):
+    """11.0 hangs and fails while the operator corrects it to 12.0 (htmx holds 12.0 back until 11.0
+    ends): 12.0 queues behind 11.0 in the outbox, so the server ends with 12.0, never 11.0."""
+    author_id = make_user("operator", username="operator1", badge="1001", pin="1234").id
+    publish_offline_form()
+    gate = Gate(app)
+    base = request.getfixturevalue("live_server")
+    page, submission_id = open_line_check(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
+    gate.slow_failures = 1
+    field = page.locator("#in-reading_01")
+    field.fill("11.0")
+    field.press("Tab")
+    page.wait_for_timeout(300)  # 11.0 is on its way
+    field.fill("12.0")
+    field.press("Tab")
+    expect(page.locator("#item-reading_01 .save-state")).to_have_attribute("data-state", "saved", timeout=15_000)
+    expect(page.locator("body")).to_have_attribute("data-outbox-count", "0")
+    page.wait_for_timeout(1000)  # anything still to arrive would arrive now
+    assert _answers(submission_id) == [("reading_01", 12.0, author_id)]
+    expect(page.locator("#in-reading_01")).to_have_value("12.0")
