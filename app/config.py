@@ -20,6 +20,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     FORMS_DIR = os.environ.get("FLOORBOOK_FORMS_DIR", str(ROOT / "forms"))
     REASONS_FILE = os.environ.get("FLOORBOOK_REASONS_FILE", str(ROOT / "app" / "reasons.yaml"))
+    # Where people reach Floorbook (https://floorbook.plant.example): printed in PDFs' verify links.
+    PUBLIC_URL = os.environ.get("FLOORBOOK_PUBLIC_URL") or None
     SITE_TZ = os.environ.get("FLOORBOOK_SITE_TZ", "America/Chicago")
     IDLE_TIMEOUT_MINUTES = _int("FLOORBOOK_IDLE_TIMEOUT_MINUTES", 15)
     LOCKOUT_THRESHOLD = _int("FLOORBOOK_LOCKOUT_THRESHOLD", 5)

@@ -1,7 +1,11 @@
 """Records over HTTP: PDFs at the public URLs, verification of a downloaded PDF, corrections in the PDF."""
 import io
 
+import pytest
 from pypdf import PdfReader
+
+from app import create_app
+from app.config import TestingConfig
 
 from tests.test_corrections import correct
 from tests.test_signing import as_user, sign  # noqa: F401  (fixture and helper)
@@ -52,3 +56,26 @@ def test_pdf_of_unknown_record_is_404(as_user, users):
     missing = "00000000-0000-4000-8000-000000000000"
     for url in (f"/records/{missing}", f"/records/{missing}.pdf", f"/records/{missing}/v1.pdf"):
         assert auditor.get(url).status_code == 404
+
+
+def test_pdfs_print_the_public_url_whatever_host_was_asked(as_user, users, make_record, app):
+    """With FLOORBOOK_PUBLIC_URL set, a request sent with another Host header (the PDF is stored and
+    served to everyone after) still prints the plant's own verify link."""
+    app.config["PUBLIC_URL"] = "https://floorbook.plant.example/"
+    record = make_record(users.operator)
+    sign(as_user(users.inspector), record)
+    auditor, wsgi = as_user(users.auditor), app.wsgi_app
+    app.wsgi_app = lambda environ, start: wsgi({**environ, "HTTP_HOST": "evil.example"}, start)  # as sent
+    response = auditor.get(f"/records/{record.id}.pdf")
+    app.wsgi_app = wsgi
+    assert response.status_code == 200
+    text = pdf_text(response.data).replace("\n", "")
+    assert f"https://floorbook.plant.example/verify?sha256={record.versions[0].sha256}" in text
+    assert "evil.example" not in text
+
+
+@pytest.mark.parametrize("bad", ["floorbook.plant.example", "ftp://floorbook.plant.example", "https://"])
+def test_a_public_url_that_is_not_an_address_stops_start_up(tmp_path, database_url, bad):
+    """FLOORBOOK_PUBLIC_URL is checked at start-up and the message says what is expected."""
+    with pytest.raises(RuntimeError, match=r"FLOORBOOK_PUBLIC_URL=.* expected http\(s\)://host\[:port\]"):
+        create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, INSTANCE_PATH=str(tmp_path / "i"), PUBLIC_URL=bad)

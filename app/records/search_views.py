@@ -5,7 +5,7 @@ from flask_login import current_user
 from app.errors import DomainError
 from app.htmx import render_page_or_partial
 from app.models.types import utcnow
-from app.records import SEARCH_ROLES, bp
+from app.records import SEARCH_ROLES, bp, public_base_url
 from app.records.schemas import load_query
 from app.security import roles_required
 from app.services import exports, pdf as pdf_service, search
@@ -39,7 +39,7 @@ def _attachment(name: str, body, mimetype: str) -> Response:
 @roles_required(*SEARCH_ROLES)
 def export_zip():
     """A streamed ZIP of the current version's PDF of every matching record, plus index.csv."""
-    query, who, base = _query(), current_user.printed_name, request.host_url.rstrip("/")
+    query, who, base = _query(), current_user.printed_name, public_base_url()
 
     def provider(version) -> bytes:
         return pdf_service.pdf_for(version, generated_by=who, base_url=base).read_bytes()

@@ -5,7 +5,7 @@ from flask_login import current_user
 from app.errors import DomainError
 from app.extensions import db
 from app.models import User
-from app.records import CORRECT_ROLES, READ_ROLES, bp
+from app.records import CORRECT_ROLES, READ_ROLES, bp, public_base_url
 from app.records.context import get_record, get_version, record_context
 from app.security import current_actor, roles_required
 from app.services import corrections, pdf as pdf_service, submissions, verify as verify_service
@@ -44,7 +44,7 @@ def version_pdf(record_id: str, number: int):
 
 
 def _pdf_response(submission, version) -> Response:
-    stored = pdf_service.pdf_for(version, generated_by=current_user.printed_name, base_url=request.host_url.rstrip("/"))
+    stored = pdf_service.pdf_for(version, generated_by=current_user.printed_name, base_url=public_base_url())
     name = f"{submission.id}-v{version.version}.pdf"
     if stored.path is not None:
         response = send_file(stored.path, mimetype="application/pdf", download_name=name, etag=stored.sha256)
