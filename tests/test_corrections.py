@@ -4,7 +4,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from app.models import AuditEvent, RecordVersion
+from app.models import AuditEvent, Deviation, RecordVersion
 from app.services import signing
 from tests.test_signing import as_user, sign  # noqa: F401  (fixture and helper)
 
@@ -77,3 +77,26 @@ def test_correction_form_shows_the_item(as_user, users, signed_record):
     """The correction page shows the item's input with its current value and asks for a reason."""
     html = as_user(users.inspector).get(f"/records/{signed_record.id}/correct/hydraulic_pressure").get_data(as_text=True)
     assert 'value="150.0"' in html and "Reason for the correction" in html
+
+
+def test_a_correction_that_makes_an_item_fail_raises_its_deviation(as_user, users, signed_record, db):
+    """150 → 171 bar (spec 140–160): a deviation for the item, raised by the correction, naming the value,
+    the spec, the corrector and the version; audited; on the record's PDF state. A second correction of
+    the same item raises no second one."""
+    assert correct(as_user(users.supervisor), signed_record, reason="Gauge re-read", value="171").status_code == 303
+    raised = db.session.scalars(select(Deviation).where(Deviation.submission_id == signed_record.id)).all()
+    assert [(d.item_name, d.source, d.status) for d in raised] == [("hydraulic_pressure", "correction", "open")]
+    assert raised[0].what_happened.startswith("Hydraulic pressure 171.0 bar, spec 140")
+    assert "corrected by t-supervisor in version 2" in raised[0].what_happened
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "deviation.raised", AuditEvent.entity_id == str(raised[0].id))) == 1
+    page = as_user(users.supervisor).get(f"/deviations/{raised[0].id}").get_data(as_text=True)
+    assert "By a correction of the record" in page
+    assert correct(as_user(users.supervisor), signed_record, reason="Re-read again", value="175").status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(Deviation)) == 1
+
+
+def test_a_correction_within_spec_raises_nothing(as_user, users, signed_record, db):
+    """150 → 152 bar stays in spec: no deviation."""
+    assert correct(as_user(users.supervisor), signed_record).status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(Deviation)) == 0

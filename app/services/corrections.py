@@ -7,7 +7,7 @@ from app.extensions import db
 from app.models import RecordVersion, Submission, User
 from app.models.submission import SIGNED, SUBMITTED
 from app.models.types import utcnow
-from app.services import audit, evaluation
+from app.services import audit, deviations, evaluation
 from app.services.audit import Actor
 from app.services.documents import document_values, rejudge
 from app.services.records import add_version
@@ -19,7 +19,9 @@ NOT_CORRECTABLE = ("instruction", "photo")
 
 def correct_record(submission: Submission, item_name: str, form: Mapping[str, list[str]], reason: str,
                    corrector: User, actor: Actor) -> RecordVersion:
-    """Change one answer of a submitted record as version n+1; signatures on version n become superseded."""
+    """Change one answer of a submitted record as version n+1; signatures on version n become superseded.
+
+    A new failure the correction brings raises its deviation (deviations.on_correction)."""
     if submission.status not in (SUBMITTED, SIGNED):
         raise DomainError("Only a submitted record can be corrected.", status=409)
     reason = (reason or "").strip()
@@ -52,6 +54,7 @@ def correct_record(submission: Submission, item_name: str, form: Mapping[str, li
     document["correction"] = {"reason": reason, "by": person, "at": now.isoformat(), "from_version": previous.version,
                               "changes": [{"item": item_name, "label": item["label"], "old": old, "new": value}]}
     version = add_version(submission, document, actor, reason=reason)
+    deviations.on_correction(submission, previous.document, document, corrector, actor)
     submission.status = SUBMITTED
     refresh_awaiting(submission)
     audit.record(actor, "record.corrected", "submission", submission.id, reason=reason,

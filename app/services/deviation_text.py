@@ -12,7 +12,8 @@ from app.services import evaluation
 STATUS_WORDS = {OPEN: "Open", ACKNOWLEDGED: "Acknowledged", RESOLVED: "Resolved", CLOSED: "Closed"}
 DECISION_WORDS = {"continue": "Continue", "adjust": "Adjust", "hold": "Hold", "quarantine": "Quarantine",
                   "stop_line": "Stop line", "rework": "Rework", "scrap": "Scrap"}
-SOURCE_WORDS = {"answer": "Raised by a failing answer", "manual": "Raised by hand"}
+SOURCE_WORDS = {"answer": "Raised by a failing answer", "manual": "Raised by hand",
+                "correction": "Raised by a correction"}
 # What an answer that no longer fails is, in the words of the automatic resolution.
 STATE_WORDS = {"ok": "within spec", "warn": "within spec, in the warning band", "na": "not applicable",
                "info": "no longer failing"}
@@ -63,6 +64,13 @@ def answer_statement(submission: Submission, item: Mapping[str, Any], answer: An
     """'Hydraulic pressure 171.0 bar, spec 140–160 bar, Press 1, operator1, 06:42 CST'."""
     return (f"{_what_failed(item, answer.value)}, {submission.station.name}, {operator.username}, "
             f"{local_time(answer.answered_at)}")
+
+
+def correction_statement(submission: Submission, item: Mapping[str, Any], value: Any, corrector: User,
+                         version: int, at: datetime) -> str:
+    """'Hydraulic pressure 171.0 bar, spec 140–160 bar, Press 1, corrected by supervisor1 in version 2, 09:10 CST'."""
+    return (f"{_what_failed(item, value)}, {submission.station.name}, corrected by {corrector.username} "
+            f"in version {version}, {local_time(at)}")
 
 
 def closing_words(item: Mapping[str, Any], value: Any, state: str, visible: bool) -> str:

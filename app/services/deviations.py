@@ -17,7 +17,7 @@ from app.services import audit, board_feed, evaluation, reasons
 from app.services.audit import Actor
 from app.services.deviation_search import DeviationPage, DeviationQuery, inbox, open_count, search
 from app.services.deviation_text import (DECISION_WORDS, STATUS_WORDS, answer_statement, closing_words,
-                                         item_labels, print_row)
+                                         correction_statement, item_labels, print_row)
 
 __all__ = [
     "DECISION_WORDS", "DECIDER_ROLES", "DeviationConflict", "DeviationPage", "DeviationQuery", "STATUS_WORDS",
@@ -138,6 +138,25 @@ def on_answer(submission: Submission, item_name: str, verdict: evaluation.Verdic
         answer = answers.get(name)
         state = evaluation.evaluate(items[name], answer.value if answer else None).state
         _sync_item(submission, items[name], answer, state, name in shown, actor)
+
+
+def on_correction(submission: Submission, before: dict, after: dict, corrector: User, actor: Actor) -> list[Deviation]:
+    """A correction that makes an item fail raises a deviation for it (source 'correction'), unless one is
+    still active for that item. One that makes a failing item pass leaves its deviation to the supervisor:
+    after submission, only a person closes a deviation. Runs in the correction's transaction."""
+    items = {item["name"]: item for _s, item in evaluation.iter_items(submission.form_version.definition)}
+    failed = {e["item"] for e in before["items"] if e["visible"] and e["verdict"]["state"] == "fail"}
+    active = set(db.session.scalars(select(Deviation.item_name).where(
+        Deviation.submission_id == submission.id, Deviation.status != CLOSED)))
+    raised = []
+    for entry in after["items"]:
+        name = entry["item"]
+        if entry["visible"] and entry["verdict"]["state"] == "fail" and name not in failed | active:
+            statement = correction_statement(submission, items[name], entry["value"], corrector, after["version"],
+                                             utcnow())
+            raised.append(_raise(submission.station_id, actor, submission_id=submission.id, item_name=name,
+                                 source="correction", what_happened=statement))
+    return raised
 
 
 # ---- causes and manual raising -------------------------------------------------------------
