@@ -87,3 +87,18 @@ def test_blank_page_is_the_fill_page_of_a_form_not_started(client, users, plant)
     elsewhere = plant.stations["Weld 1"]
     assert client.get(f"/floor/forms/{form.id}/blank?station={elsewhere.id}").status_code == 404
     assert client.get(f"/floor/forms/{form.id}/blank").status_code == 404
+
+
+def test_a_kept_copy_leaves_the_notice_for_the_next_page(client, users, start_draft):
+    """The worker refreshes its copy of a fill page just as the draft is submitted: that fetch follows
+    the redirect to the record but leaves the 'Submitted' notice for the page the operator sees next."""
+    from tests.test_floor import fill_passing
+
+    draft = start_draft(users.operator)
+    sign_in(client, users.operator, tablet=True)
+    fill_passing(client, draft)
+    assert client.post_form(f"/floor/submissions/{draft.id}/submit").status_code in (200, 204, 303)
+    kept = client.get(f"/floor/submissions/{draft.id}", headers={"X-Floorbook-Keep": "1"}, follow_redirects=True)
+    assert kept.status_code == 200 and "Submitted as record version 1" not in kept.get_data(as_text=True)
+    shown = client.get(f"/records/{draft.id}").get_data(as_text=True)
+    assert "Submitted as record version 1" in shown

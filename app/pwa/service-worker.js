@@ -68,7 +68,10 @@ function keepPages(urls, maxAgeMs) {
       if (hit && Date.now() - Date.parse(hit.headers.get("Date") || 0) < maxAgeMs) {
         return null;
       }
-      return fetch(url, { credentials: "same-origin" }).then((response) => store(new Request(url), response));
+      // Marked as a copy being kept: the page is rendered without the one-time notices meant for the
+      // person's next page (a draft just submitted redirects here to its record and its notice).
+      return fetch(url, { credentials: "same-origin", headers: { "X-Floorbook-Keep": "1" } })
+        .then((response) => store(new Request(url), response));
     }).catch(() => null))));
 }
 
