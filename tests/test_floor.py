@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.canonical import canonical_json, sha256_hex
 from app.models import Answer, Attachment, AuditEvent, RecordVersion, Submission
 from app.models.types import frozen_clock
+from app.services import outbox_tokens
 from tests.helpers.photos import gif, jpeg_with_exif, png
 
 PRESS = "press-start-of-shift"
@@ -78,19 +79,34 @@ NOW = datetime(2026, 11, 24, 21, 0, tzinfo=timezone.utc)  # 15:00 in Chicago: sh
 
 @pytest.mark.parametrize("sent,started,shift", [
     ("2026-11-24T12:00:00-06:00", datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc), "A"),  # kept offline 3 h
-    ("2026-11-24T22:00:00Z", NOW, "B"),  # the tablet's clock is an hour ahead: the server's time
+    ("2026-11-24T21:00:30Z", NOW, "B"),  # the tablet's clock is ahead of the server's: the server's time
     ("2026-11-10T12:00:00Z", NOW, "B"),  # older than a kept change can be
-    (None, NOW, "B"),  # started online
+    (None, NOW, "B"),
 ])
-def test_a_start_kept_offline_belongs_to_the_shift_it_was_made_in(operator, plant, db, sent, started, shift):
-    """A start the outbox sends later carries the tablet's time; the draft takes that time and its shift."""
+def test_a_start_kept_offline_belongs_to_the_shift_it_was_made_in(app, users, plant, db, sent, started, shift):
+    """A start the outbox sends later carries the tablet's time; the draft takes that time and its shift,
+    and the audit event keeps both times."""
+    from tests.test_idempotency import outbox_post
+
     data = {"id": str(uuid.uuid4()), "form_version_id": plant.forms[PRESS].id, "station_id": plant.stations["Press 1"].id}
     with frozen_clock(NOW):
-        response = operator.post_form("/floor/submissions", data | ({"device_time": sent} if sent else {}))
-    assert response.status_code == 303
+        token = outbox_tokens.issue(users.operator, None)
+        response = outbox_post(app, "/floor/submissions", token, str(uuid.uuid4()), data | ({"device_time": sent} if sent else {}))
+    assert response.status_code == 204
     submission = db.session.get(Submission, data["id"])
     assert submission.started_at.replace(tzinfo=timezone.utc) == started
     assert (str(submission.shift_date), submission.shift_code) == ("2026-11-24", shift)
+    event = json.loads(db.session.scalar(select(AuditEvent.after_json).where(AuditEvent.action == "submission.started")))
+    assert event["started_at"] == started.isoformat() and (event["device_time"] is not None) == bool(sent)
+
+
+def test_a_start_made_online_is_dated_by_the_server(operator, plant, db):
+    """device_time on a start sent with the session (not kept offline) does not date it."""
+    data = {"id": str(uuid.uuid4()), "form_version_id": plant.forms[PRESS].id, "station_id": plant.stations["Press 1"].id,
+            "device_time": "2026-11-24T12:00:00-06:00"}
+    with frozen_clock(NOW):
+        assert operator.post_form("/floor/submissions", data).status_code == 303
+    assert db.session.get(Submission, data["id"]).started_at.replace(tzinfo=timezone.utc) == NOW
 
 
 @pytest.mark.parametrize("sent,message", [("yesterday", "Expected an ISO 8601 time"),

@@ -1,7 +1,7 @@
 """Floor views: parse, call one service, render."""
 from pathlib import Path
 
-from flask import current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
 from app.errors import DomainError
@@ -62,8 +62,10 @@ def choose_station():
 def start():
     """Start (or, posted again, reopen) a submission with the tablet's UUID."""
     data = load_form(StartSchema())
+    # Only a start the tablet kept offline (sent later by its outbox) is dated by the tablet's clock.
+    device_time = data["device_time"] if g.get("outbox_bearer") else None
     submission = submissions.start_submission(data["id"], data["form_version_id"], data["station_id"], current_actor(),
-                                              data["device_time"])
+                                              device_time)
     return redirect(url_for("floor.fill", submission_id=submission.id), code=303)
 
 

@@ -18,9 +18,6 @@ from app.services.audit import Actor
 from app.services.shifts import shift_at
 
 
-CLOCK_SKEW = timedelta(minutes=5)  # a tablet clock this far ahead of the server is still believed
-
-
 class NotEditable(DomainError):
     """The record is no longer a draft: answers are frozen."""
 
@@ -47,12 +44,12 @@ def normalise_id(raw: str) -> str:
 
 def started_at(device_time: datetime | None, now: datetime) -> datetime:
     """When a start happened: the tablet's time for a start it kept offline (so the draft belongs to the
-    shift it was started in), the server's when there is none or the tablet's clock is clearly off
-    (ahead of the server, or older than a kept change can be)."""
+    shift it was started in), the server's when there is none or the tablet's clock is off (ahead of
+    the server, or older than a kept change can be)."""
     if device_time is None:
         return now
     oldest = now - timedelta(days=current_app.config["OUTBOX_TOKEN_DAYS"])
-    return device_time.astimezone(timezone.utc) if oldest <= device_time <= now + CLOCK_SKEW else now
+    return device_time.astimezone(timezone.utc) if oldest <= device_time <= now else now
 
 
 def start_submission(raw_id: str, form_version_id: int, station_id: int, actor: Actor,
@@ -78,7 +75,8 @@ def start_submission(raw_id: str, form_version_id: int, station_id: int, actor: 
     db.session.add(submission)
     db.session.flush()
     audit.record(actor, "submission.started", "submission", sub_id,
-                 after={"form": f"{version.form_id} v{version.version}", "station": station.name})
+                 after={"form": f"{version.form_id} v{version.version}", "station": station.name,
+                        "started_at": now.isoformat(), "device_time": device_time.isoformat() if device_time else None})
     board_feed.touch("started", station.id)
     db.session.commit()
     return submission

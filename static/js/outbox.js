@@ -13,7 +13,8 @@
 
   const store = window.FloorbookOutbox;
   const ui = window.Floorbook;
-  if (!store || !ui || !window.indexedDB) {
+  const pages = window.FloorbookKeptPages;
+  if (!store || !ui || !pages || !window.indexedDB) {
     return;
   }
   const meta = (name) => (document.querySelector('meta[name="' + name + '"]') || {}).content || "";
@@ -142,21 +143,25 @@
   // Changes being written to the outbox right now: a change made meanwhile must queue behind them
   // (htmx sends a change queued on the same field the moment the failed one ends, before IndexedDB
   // has answered), or a newer value would reach the server first and be overwritten by the older one.
+  // Writes go one after another, so the outbox's order is the order the changes were made in.
   let keeping = 0;
+  let writes = Promise.resolve();
 
-  async function keep(item) {
+  function keep(item) {
     keeping += 1;
-    try {
+    const written = writes.then(async () => {
       await supersede(item);
-      const kept = await store.add(item);
-      showKept(kept);
-    } finally {
+      showKept(await store.add(item));
+      store.changed();
+      await refresh();
+    }).finally(() => {
       keeping -= 1;
-    }
-    store.changed();
-    await refresh();
-    askForSync();
-    flush();
+    });
+    writes = written.catch(() => null);
+    return written.then(() => {
+      askForSync();
+      flush();
+    });
   }
 
   document.addEventListener("htmx:configRequest", (evt) => {
@@ -209,8 +214,9 @@
       keep(item);
     }
   }
-  // An answer that did not come from the endpoint (the server-side session ended and the sign-in page
-  // is where htmx is sent; a proxy in between) means the change was not taken: keep it, then go on.
+  // An answer that did not come from the endpoint (the server ended the session, say for being idle,
+  // and sends htmx to the sign-in page; a proxy's page in between) means the change was not taken.
+  // It is kept, but only its author's next sign-in sends it: whoever tapped may not be that person.
   document.addEventListener("htmx:beforeOnLoad", (evt) => {
     const xhr = evt.detail && evt.detail.xhr;
     const item = xhr && xhr.floorbookOutbox;
@@ -219,8 +225,10 @@
     }
     evt.preventDefault();
     xhr.floorbookOutbox = null;
+    item.state = "signin";
+    item.error = "Signed out before this was saved: " + (item.ownerName || "its author") + " must sign in on this tablet to send it.";
     const next = xhr.getResponseHeader("HX-Redirect");
-    keep(item).then(() => flushing).then(() => next && window.location.assign(next)); // sent before leaving
+    keep(item).then(() => next && window.location.assign(next));
   });
   document.addEventListener("htmx:sendError", unsent);
   document.addEventListener("htmx:timeout", unsent);
@@ -233,7 +241,7 @@
         keep(item); // a proxy's 502/503/504 while the app restarts: as good as no connection
       } else if (d.successful) {
         supersede(item).then(refresh);
-        keepThisPageSoon();
+        pages.keepThisPageSoon();
       }
     }
   });
@@ -246,7 +254,7 @@
     if (!onFillPageOf(item)) {
       return;
     }
-    keepThisPageSoon();
+    pages.keepThisPageSoon();
     const laterSame = waitingMine().some((o) => o.seq > item.seq && o.itemName === item.itemName);
     const html = response.headers.get("Content-Type") || "";
     if (laterSame || !item.itemName || html.indexOf("text/html") !== 0 || !itemElement(item.itemName)) {
@@ -298,39 +306,8 @@
     }
     await refresh();
     restore();
-    keepForOffline();
+    pages.keepForOffline();
     flush();
-  }
-
-  // The drafts in progress here (and the outbox page) stay usable when the network goes.
-  const BLANK_FORMS_FRESH_MS = 30 * 60 * 1000;
-
-  function keepPages(urls, maxAgeMs) {
-    const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
-    if (urls.length && worker && navigator.onLine !== false) {
-      worker.postMessage({ type: "keep-pages", urls: urls, maxAgeMs: maxAgeMs });
-    }
-  }
-
-  function keepForOffline() {
-    const urls = Array.from(document.querySelectorAll("a[data-offline-keep]"), (a) => a.href);
-    if (page()) {
-      urls.push(window.location.href); // this fill page itself, however it was reached
-    }
-    const badge = document.querySelector("a[data-outbox-badge]");
-    if (badge) {
-      urls.push(badge.href);
-    }
-    keepPages(urls, 0);
-    keepPages(Array.from(document.querySelectorAll("form[data-offline-url]"),
-                         (form) => new URL(form.dataset.offlineUrl, window.location.href).href), BLANK_FORMS_FRESH_MS);
-  }
-
-  // The kept copy of this fill page follows the answers the server has, so a reload offline shows them.
-  let keepTimer = null;
-  function keepThisPageSoon() {
-    window.clearTimeout(keepTimer);
-    keepTimer = window.setTimeout(() => keepPages([window.location.href], 0), 1500);
   }
 
   // A page reloaded (from the worker's cache when offline) shows what is waiting for it.
