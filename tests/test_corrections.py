@@ -92,8 +92,16 @@ def test_a_correction_that_makes_an_item_fail_raises_its_deviation(as_user, user
         AuditEvent.action == "deviation.raised", AuditEvent.entity_id == str(raised[0].id))) == 1
     page = as_user(users.supervisor).get(f"/deviations/{raised[0].id}").get_data(as_text=True)
     assert "By a correction of the record" in page
-    assert correct(as_user(users.supervisor), signed_record, reason="Re-read again", value="175").status_code == 303
-    assert db.session.scalar(select(func.count()).select_from(Deviation)) == 1
+    supervisor = as_user(users.supervisor)
+    assert correct(supervisor, signed_record, reason="Back within spec", value="152").status_code == 303
+    assert correct(supervisor, signed_record, reason="Re-read again", value="175").status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(Deviation)) == 1  # the open one stands for it
+    deviation = raised[0]
+    deviation.status = "closed"
+    db.session.commit()
+    assert correct(supervisor, signed_record, reason="Back within spec", value="152").status_code == 303
+    assert correct(supervisor, signed_record, reason="Failed again", value="176").status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(Deviation)) == 2  # a closed one does not
 
 
 def test_a_correction_within_spec_raises_nothing(as_user, users, signed_record, db):

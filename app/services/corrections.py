@@ -54,7 +54,7 @@ def correct_record(submission: Submission, item_name: str, form: Mapping[str, li
     document["correction"] = {"reason": reason, "by": person, "at": now.isoformat(), "from_version": previous.version,
                               "changes": [{"item": item_name, "label": item["label"], "old": old, "new": value}]}
     version = add_version(submission, document, actor, reason=reason)
-    deviations.on_correction(submission, previous.document, document, corrector, actor)
+    deviations.on_correction(submission, previous.document, document, corrector, now, actor)
     submission.status = SUBMITTED
     refresh_awaiting(submission)
     audit.record(actor, "record.corrected", "submission", submission.id, reason=reason,

@@ -3,6 +3,7 @@
 Every change writes an audit event (entity "deviation") and a board_event in the change's own transaction.
 The answer hook runs inside the answer's transaction and leaves the commit to the caller.
 """
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -140,20 +141,20 @@ def on_answer(submission: Submission, item_name: str, verdict: evaluation.Verdic
         _sync_item(submission, items[name], answer, state, name in shown, actor)
 
 
-def on_correction(submission: Submission, before: dict, after: dict, corrector: User, actor: Actor) -> list[Deviation]:
+def on_correction(submission: Submission, before: dict, after: dict, corrector: User, at: datetime,
+                  actor: Actor) -> list[Deviation]:
     """A correction that makes an item fail raises a deviation for it (source 'correction'), unless one is
-    still active for that item. One that makes a failing item pass leaves its deviation to the supervisor:
-    after submission, only a person closes a deviation. Runs in the correction's transaction."""
+    still open or acknowledged for that item. One that makes a failing item pass leaves its deviation to
+    the supervisor: after submission, only a person closes a deviation. Runs in the correction's transaction."""
     items = {item["name"]: item for _s, item in evaluation.iter_items(submission.form_version.definition)}
     failed = {e["item"] for e in before["items"] if e["visible"] and e["verdict"]["state"] == "fail"}
     active = set(db.session.scalars(select(Deviation.item_name).where(
-        Deviation.submission_id == submission.id, Deviation.status != CLOSED)))
+        Deviation.submission_id == submission.id, Deviation.status.in_(ACTIVE))))
     raised = []
     for entry in after["items"]:
         name = entry["item"]
         if entry["visible"] and entry["verdict"]["state"] == "fail" and name not in failed | active:
-            statement = correction_statement(submission, items[name], entry["value"], corrector, after["version"],
-                                             utcnow())
+            statement = correction_statement(submission, items[name], entry["value"], corrector, after["version"], at)
             raised.append(_raise(submission.station_id, actor, submission_id=submission.id, item_name=name,
                                  source="correction", what_happened=statement))
     return raised
