@@ -47,7 +47,7 @@ self.addEventListener("sync", (event) => {
 self.addEventListener("message", (event) => {
   const type = event.data && event.data.type;
   if (type === "forget-pages") {
-    event.waitUntil(caches.delete(PAGES));
+    event.waitUntil(forgetPages());
   } else if (type === "replay") {
     event.waitUntil(replay());
   } else if (type === "keep-pages" && Array.isArray(event.data.urls)) {
@@ -70,8 +70,9 @@ function keepPages(urls, maxAgeMs) {
       }
       // Marked as a copy being kept: the page is rendered without the one-time notices meant for the
       // person's next page (a draft just submitted redirects here to its record and its notice).
+      const fetchedIn = era;
       return fetch(url, { credentials: "same-origin", headers: { "X-Floorbook-Keep": "1" } })
-        .then((response) => store(new Request(url), response));
+        .then((response) => store(new Request(url), response, fetchedIn));
     }).catch(() => null))));
 }
 
@@ -95,31 +96,59 @@ self.addEventListener("fetch", (event) => {
 });
 
 // The kept pages are one person's: the first page of someone else (whatever way they signed in)
-// deletes them before it is kept. OWNER records whose they are.
+// deletes them before it is kept. OWNER records whose they are. Changes to the kept pages run one at
+// a time, and a page fetched before the pages were forgotten or changed hands (a late answer for the
+// previous person) is not kept: `era` counts those moments.
 const OWNER = "/__floorbook-pages-owner";
+let pagesQueue = Promise.resolve();
+let era = 0;
 
-function pagesOf(person) {
-  return caches.open(PAGES).then((cache) => cache.match(OWNER)
-    .then((hit) => (hit ? hit.text() : null))
-    .then((owner) => (owner === person ? cache : caches.delete(PAGES)
-      .then(() => caches.open(PAGES))
-      .then((fresh) => fresh.put(OWNER, new Response(person)).then(() => fresh)))));
+function inTurn(work) {
+  const done = pagesQueue.then(work);
+  pagesQueue = done.catch(() => null);
+  return done;
 }
 
-function store(request, response) {
+function forgetPages() {
+  era += 1;
+  return inTurn(() => caches.delete(PAGES));
+}
+
+function keepPage(person, fetchedIn, request, response) {
+  return inTurn(async () => {
+    if (fetchedIn !== era) {
+      return;
+    }
+    let cache = await caches.open(PAGES);
+    const hit = await cache.match(OWNER);
+    const owner = hit ? await hit.text() : null;
+    if (owner !== person) {
+      if (owner !== null) {
+        era += 1; // someone else's pages: they go, and so does any answer still on its way for them
+        await caches.delete(PAGES);
+        cache = await caches.open(PAGES);
+      }
+      await cache.put(OWNER, new Response(person));
+    }
+    await cache.put(request, response);
+  });
+}
+
+function store(request, response, fetchedIn) {
   // Only a page as the signed-in person saw it: not a redirect (to sign-in), not an error.
   const person = response.headers.get("X-Floorbook-User");
   if (response.ok && !response.redirected && response.type === "basic" && person) {
-    return pagesOf(person).then((cache) => cache.put(request, response.clone())).then(() => response);
+    return keepPage(person, fetchedIn, request, response.clone()).then(() => response);
   }
   if (response.redirected && new URL(response.url).pathname.startsWith("/login")) {
-    return caches.delete(PAGES).then(() => response); // signed out: nobody's pages stay
+    return forgetPages().then(() => response); // signed out: nobody's pages stay
   }
   return response;
 }
 
 function networkFirst(request) {
-  const fromNetwork = fetch(request).then((response) => store(request, response));
+  const fetchedIn = era;
+  const fromNetwork = fetch(request).then((response) => store(request, response, fetchedIn));
   const fromCache = () => caches.open(PAGES).then((cache) => cache.match(request)).then((hit) => {
     if (hit) {
       return hit;

@@ -79,7 +79,9 @@
       return;
     }
     if (target.dataset.action === "discard") {
-      if (!window.confirm("Discard this change? The server never received it; it will be lost.")) {
+      const question = "Discard this change? If the server has not received it, it is lost." +
+        (item.kind === "start" ? " Answers to this form made on this tablet will then be refused." : "");
+      if (!window.confirm(question)) {
         return;
       }
       await store.remove(item.seq);

@@ -60,6 +60,18 @@
     return run("readwrite", (store) => store.put(item));
   }
 
+  // Write back a change being sent unless it was discarded meanwhile (from the outbox page).
+  function update(item) {
+    return run("readwrite", (store) => {
+      const found = store.get(item.seq);
+      found.onsuccess = () => {
+        if (found.result) {
+          store.put(item);
+        }
+      };
+    });
+  }
+
   function remove(seq) {
     return run("readwrite", (store) => store.delete(seq));
   }
@@ -137,7 +149,7 @@
       } catch (error) {
         item.error = error && error.name === "AbortError" ? "The server did not answer in time; it will be tried again."
           : "No connection to the server yet.";
-        await put(item);
+        await update(item);
         changed();
         return { sent: sent, stopped: "network" };
       }
@@ -161,11 +173,11 @@
       } else {
         item.error = status >= 500 ? "The server had a problem (" + status + "); it will be tried again."
           : "The answer did not come from Floorbook (a sign-in page or proxy in between?); it will be tried again.";
-        await put(item);
+        await update(item);
         changed();
         return { sent: sent, stopped: "server" };
       }
-      await put(item);
+      await update(item);
       changed();
     }
     return { sent: sent, stopped: null };
