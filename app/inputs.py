@@ -2,7 +2,7 @@
 from flask import request
 from collections.abc import Mapping
 
-from marshmallow import RAISE, Schema, ValidationError, pre_load, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from app.errors import DomainError
 
@@ -14,6 +14,13 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+def device_time_field() -> fields.AwareDateTime:
+    """When the person did it by the tablet's clock (sent with a change the tablet kept offline)."""
+    return fields.AwareDateTime(load_default=None, error_messages={
+        "invalid": "Expected an ISO 8601 time, such as 2026-11-30T06:15:00Z.",
+        "invalid_awareness": "Expected a time with its time zone (Z or +01:00)."})
 
 
 def load_form(schema: Schema) -> dict:

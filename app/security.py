@@ -63,6 +63,12 @@ def _csrf_unless_outbox():
     csrf.protect()
 
 
+def kept_offline_time(device_time):
+    """The tablet's time of a change its outbox sends (kept offline); None for a change sent live, which
+    the server's clock dates."""
+    return device_time if g.get("outbox_bearer") else None
+
+
 def outbox_token() -> str | None:
     """The token this page's outbox keeps with each change (None when no one who fills forms is signed in)."""
     if not current_user.is_authenticated or not current_user.has_role("operator", "inspector", "supervisor"):

@@ -39,6 +39,7 @@ MATRIX = [
     ("GET", "/floor/downtime/new?station_id={station}", "downtime.new", FILL, 200, None, False),
     ("POST", "/floor/downtime", "downtime.start", FILL, 422, {}, False),
     ("POST", "/floor/downtime/0/stop", "downtime.stop", FILL, 404, {"fix": "x"}, True),
+    ("POST", "/floor/downtime/stop", "downtime.stop_at_station", FILL, 422, {}, False),
     ("GET", "/deviations", "deviations.index", READERS, 200, None, False),
     ("GET", "/deviations/new?station_id={station}", "deviations.new", FILL, 200, None, False),
     ("POST", "/deviations", "deviations.create", FILL, 422, {}, False),

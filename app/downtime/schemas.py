@@ -2,7 +2,7 @@
 from marshmallow import EXCLUDE, ValidationError, fields, validate
 
 from app.errors import DomainError
-from app.inputs import StrictSchema
+from app.inputs import StrictSchema, device_time_field
 from app.services.downtime import FIX_MISSING
 
 REASON_MISSING = "Pick the reason the station stopped."
@@ -21,14 +21,18 @@ class StartSchema(StationSchema):
     reason_code = fields.String(required=True, validate=validate.Length(min=1, max=120, error=REASON_MISSING),
                                 error_messages={"required": REASON_MISSING})
     notes = fields.String(load_default=None, validate=validate.Length(max=2000))
-    device_time = fields.String(load_default=None)
+    device_time = device_time_field()
 
 
 class StopSchema(StrictSchema):
     """End downtime: what fixed it (required)."""
 
     fix = fields.String(required=True, error_messages={"required": FIX_MISSING})
-    device_time = fields.String(load_default=None)
+    device_time = device_time_field()
+
+
+class StationStopSchema(StopSchema, StationSchema):
+    """End whatever downtime runs at a station (a downtime reported offline has no id on the tablet)."""
 
 
 def station_of(data: dict) -> int:

@@ -2,13 +2,13 @@
 from flask import flash, redirect, request, url_for
 
 from app.downtime import bp
-from app.downtime.schemas import StartSchema, StopSchema, load_query, station_of
+from app.downtime.schemas import StartSchema, StationStopSchema, StopSchema, load_query, station_of
 from app.errors import DomainError
 from app.idempotent import idempotent
 from app.floor import FILL_ROLES
 from app.htmx import hx_redirect, is_htmx, render_page_or_partial
 from app.inputs import load_form
-from app.security import current_actor, roles_required
+from app.security import current_actor, kept_offline_time, roles_required
 from app.services import downtime, reasons
 
 # Refusals the person can fix on the same page; anything else is answered by app.errors.
@@ -31,7 +31,8 @@ def start():
     station = downtime.get_station(station_of(request.form.to_dict()))
     try:
         data = load_form(StartSchema())
-        event = downtime.start_downtime(station, data["reason_code"], data["notes"], current_actor())
+        event = downtime.start_downtime(station, data["reason_code"], data["notes"], current_actor(),
+                                        kept_offline_time(data["device_time"]))
     except DomainError as error:
         if error.status not in REFUSALS:
             raise
@@ -47,9 +48,26 @@ def start():
 @idempotent
 def stop(event_id: int):
     """Mark the station running again with what fixed it; a refusal comes back inside the downtime panel."""
-    event = downtime.get_event(event_id)
+    return _stop(downtime.get_event(event_id), StopSchema())
+
+
+@bp.post("/floor/downtime/stop")
+@roles_required(*FILL_ROLES)
+@idempotent
+def stop_at_station():
+    """End whatever downtime runs at the posted station (a downtime reported offline has no id on the tablet)."""
+    station = downtime.get_station(station_of(request.form.to_dict()))
     try:
-        downtime.stop_downtime(event, load_form(StopSchema())["fix"], current_actor())
+        event = downtime.running_or_conflict(station)
+    except DomainError as error:
+        return _reason_page(station, error)
+    return _stop(event, StationStopSchema())
+
+
+def _stop(event, schema):
+    try:
+        data = load_form(schema)
+        downtime.stop_downtime(event, data["fix"], current_actor(), kept_offline_time(data["device_time"]))
     except DomainError as error:
         if error.status not in REFUSALS:
             raise

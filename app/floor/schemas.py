@@ -1,7 +1,7 @@
 """Input schemas for the floor."""
 from marshmallow import fields
 
-from app.inputs import StrictSchema
+from app.inputs import StrictSchema, device_time_field
 
 
 class StartSchema(StrictSchema):
@@ -11,9 +11,7 @@ class StartSchema(StrictSchema):
     form_version_id = fields.Integer(required=True)
     station_id = fields.Integer(required=True)
     # When the operator tapped Start, sent by a start the tablet kept offline (its shift is that time's).
-    device_time = fields.AwareDateTime(load_default=None, error_messages={
-        "invalid": "Expected an ISO 8601 time, such as 2026-11-30T06:15:00Z.",
-        "invalid_awareness": "Expected a time with its time zone (Z or +01:00)."})
+    device_time = device_time_field()
 
 
 class StationSchema(StrictSchema):

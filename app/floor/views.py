@@ -1,7 +1,7 @@
 """Floor views: parse, call one service, render."""
 from pathlib import Path
 
-from flask import current_app, flash, g, redirect, render_template, request, send_file, session, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
 from app.errors import DomainError
@@ -11,7 +11,7 @@ from app.floor.context import all_areas, blank_submission, current_station, fill
 from app.floor.schemas import ExplainSchema, StartSchema, StationSchema
 from app.htmx import hx_redirect, is_htmx
 from app.inputs import load_form
-from app.security import current_actor, roles_required
+from app.security import current_actor, kept_offline_time, roles_required
 from app.services import attachments, catalogue, downtime, records, schedule, submissions
 
 
@@ -62,10 +62,8 @@ def choose_station():
 def start():
     """Start (or, posted again, reopen) a submission with the tablet's UUID."""
     data = load_form(StartSchema())
-    # Only a start the tablet kept offline (sent later by its outbox) is dated by the tablet's clock.
-    device_time = data["device_time"] if g.get("outbox_bearer") else None
     submission = submissions.start_submission(data["id"], data["form_version_id"], data["station_id"], current_actor(),
-                                              device_time)
+                                              kept_offline_time(data["device_time"]))
     return redirect(url_for("floor.fill", submission_id=submission.id), code=303)
 
 

@@ -13,6 +13,7 @@ from app.models import DowntimeEvent, Station
 from app.models.types import utcnow
 from app.services import audit, board_feed, reasons
 from app.services.audit import Actor
+from app.services.device_time import moment as device_time_moment
 
 NOTES_MAX = 2000
 FIX_MAX = 2000
@@ -62,14 +63,17 @@ def get_event(event_id: int) -> DowntimeEvent:
     return event
 
 
-def start_downtime(station: Station, reason_code: str, notes: str | None, actor: Actor) -> DowntimeEvent:
-    """Mark the station down for a reason (a leaf of the reason tree); refused while it is already down."""
+def start_downtime(station: Station, reason_code: str, notes: str | None, actor: Actor,
+                   device_time: datetime | None = None) -> DowntimeEvent:
+    """Mark the station down for a reason (a leaf of the reason tree); refused while it is already down.
+    A start the tablet kept offline is dated by its clock (device_time.moment)."""
     label = reasons.downtime_reason(reason_code)
     running = running_at(station)
     if running is not None:
         raise _already_down(station, running)
     event = DowntimeEvent(station_id=station.id, reason_code=reason_code, reason_label=label,
-                          notes=_clean(notes, NOTES_MAX), started_at=utcnow(), started_by_id=actor.user_id)
+                          notes=_clean(notes, NOTES_MAX), started_at=device_time_moment(device_time, utcnow()),
+                          started_by_id=actor.user_id)
     db.session.add(event)
     try:
         db.session.flush()
@@ -86,8 +90,8 @@ def start_downtime(station: Station, reason_code: str, notes: str | None, actor:
     return event
 
 
-def stop_downtime(event: DowntimeEvent, fix: str, actor: Actor) -> DowntimeEvent:
-    """End a running downtime, recording what fixed it (required)."""
+def stop_downtime(event: DowntimeEvent, fix: str, actor: Actor, device_time: datetime | None = None) -> DowntimeEvent:
+    """End a running downtime, recording what fixed it (required); a stop kept offline keeps its time."""
     if event.ended_at is not None:
         raise DowntimeConflict(
             f"This downtime already ended at {_local(event.ended_at)}; the station is running again.",
@@ -97,12 +101,22 @@ def stop_downtime(event: DowntimeEvent, fix: str, actor: Actor) -> DowntimeEvent
         raise DomainError("Say what fixed it before marking the station as running.",
                           {"fix": [FIX_MISSING]})
     before = _state(event)
-    event.ended_at, event.ended_by_id, event.fix = utcnow(), actor.user_id, fixed
+    ended_at = device_time_moment(device_time, utcnow(), not_before=event.started_at)
+    event.ended_at, event.ended_by_id, event.fix = ended_at, actor.user_id, fixed
     db.session.flush()
     audit.record(actor, "downtime.stopped", "downtime_event", event.id, before=before, after=_state(event))
     board_feed.touch("downtime", event.station_id)
     db.session.commit()
     return event
+
+
+def running_or_conflict(station: Station) -> DowntimeEvent:
+    """The downtime running at station, or a 409 saying that none is."""
+    running = running_at(station)
+    if running is None:
+        raise DowntimeConflict(f"No downtime is running at {station.name}; the station is running.",
+                               {"fix": ["Nothing to stop: reload the station page."]})
+    return running
 
 
 def _already_down(station: Station, running: DowntimeEvent | None) -> DowntimeConflict:

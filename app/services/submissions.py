@@ -1,10 +1,9 @@
 """Drafts: starting a submission and saving each answer the moment it is entered."""
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Mapping
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.canonical import canonical_json
@@ -15,6 +14,7 @@ from app.models.submission import DRAFT
 from app.models.types import utcnow
 from app.services import audit, board_feed, catalogue, deviations, evaluation
 from app.services.audit import Actor
+from app.services.device_time import moment as device_time_moment
 from app.services.shifts import shift_at
 
 
@@ -42,16 +42,6 @@ def normalise_id(raw: str) -> str:
         raise DomainError("The submission id must be a UUID.", {"id": ["Expected a UUID made by the tablet."]}) from error
 
 
-def started_at(device_time: datetime | None, now: datetime) -> datetime:
-    """When a start happened: the tablet's time for a start it kept offline (so the draft belongs to the
-    shift it was started in), the server's when there is none or the tablet's clock is off (ahead of
-    the server, or older than a kept change can be)."""
-    if device_time is None:
-        return now
-    oldest = now - timedelta(days=current_app.config["OUTBOX_TOKEN_DAYS"])
-    return device_time.astimezone(timezone.utc) if oldest <= device_time <= now else now
-
-
 def start_submission(raw_id: str, form_version_id: int, station_id: int, actor: Actor,
                      device_time: datetime | None = None) -> Submission:
     """Create the draft with the browser's UUID; the same start posted again returns the same draft."""
@@ -67,7 +57,7 @@ def start_submission(raw_id: str, form_version_id: int, station_id: int, actor: 
     if version is None or station is None or not catalogue.applies_to(version, station):
         raise DomainError("That form does not apply at that station.", {"form_version_id": ["Choose a form listed for the station."]})
     site = db.session.scalar(select(Site))
-    now = started_at(device_time, utcnow())
+    now = device_time_moment(device_time, utcnow())
     shift = shift_at(site.shift_pattern, site.timezone, now)
     submission = Submission(id=sub_id, form_version_id=version.id, station_id=station.id,
                             shift_date=shift.date, shift_code=shift.code, device_id=actor.device_id,
