@@ -239,7 +239,7 @@ def test_stop_with_htmx_swaps_the_panel_back_to_report(db, operator, press, user
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and html.lstrip().startswith('<section id="downtime-panel"')
     assert "✓ Press 1 is running again. Fixed: replaced hose" in html
-    assert f'href="/floor/downtime/new?station_id={press.id}">Report downtime</a>' in html
+    assert f'href="/floor/downtime/new?station_id={press.id}" data-offline-keep>Report downtime</a>' in html
     db.session.expire_all()
     assert db.session.get(DowntimeEvent, event.id).fix == "replaced hose"
     assert len(audit_events(db, "downtime.stopped")) == 1 and board_kinds(db, press) == ["downtime", "downtime"]
@@ -282,7 +282,7 @@ def test_stop_twice_is_a_409_and_unknown_event_a_404(db, operator, press, users)
 def test_home_without_downtime_offers_report_downtime(operator, press):
     """No running downtime: a big Report downtime button for this station."""
     html = operator.get("/floor").get_data(as_text=True)
-    assert f'<a class="btn btn-danger btn-large btn-block" href="/floor/downtime/new?station_id={press.id}">Report downtime</a>' in html
+    assert f'<a class="btn btn-danger btn-large btn-block" href="/floor/downtime/new?station_id={press.id}" data-offline-keep>Report downtime</a>' in html
     assert "downtime-banner" not in html
 
 

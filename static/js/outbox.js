@@ -109,22 +109,29 @@
   /* ---------------------------------------------------------------- */
 
   function kindOf(url) {
-    const tail = url.split("?")[0].split("/").pop();
-    return { explain: "explain", photo: "photo", submit: "submit", submissions: "start" }[tail] || "answer";
+    const path = url.split("?")[0];
+    if (/\/floor\/downtime(\/\d+)?\/stop$/.test(path)) {
+      return "downtime-stop";
+    }
+    const tail = path.split("/").pop();
+    return { explain: "explain", photo: "photo", submit: "submit", submissions: "start", downtime: "downtime" }[tail] || "answer";
   }
 
   function labelOf(element, kind) {
     const label = element && element.querySelector(".item-label");
-    const words = { answer: "Answer", explain: "Reason", photo: "Photo", submit: "Submit checklist", start: "Start" };
+    const words = { answer: "Answer", explain: "Reason", photo: "Photo", submit: "Submit checklist", start: "Start",
+                    downtime: "Downtime", "downtime-stop": "Running again" };
     return words[kind] + (label ? ": " + label.textContent.replace(/\s*\*\s*$/, "").trim() : "");
   }
 
   function record(url, method, entries, element, kind) {
     const scope = page();
+    const station = element && element.closest ? element.closest("[data-station-id]") : null;
     return {
       key: ui.uuid4(), url: url, method: method, entries: entries, owner: me.id, ownerName: me.name,
       token: me.token, submissionId: scope ? scope.dataset.submissionId || "" : "",
-      itemName: element ? element.dataset.item || "" : "", kind: kind, label: labelOf(element, kind),
+      itemName: element && element.dataset ? element.dataset.item || "" : "", kind: kind, label: labelOf(element, kind),
+      stationId: station ? station.dataset.stationId : "",
     };
   }
 
@@ -149,6 +156,9 @@
 
   function keep(item) {
     keeping += 1;
+    if (window.FloorbookDowntime) {
+      window.FloorbookDowntime.describe(item); // what the station home shows until the server has it
+    }
     const written = writes.then(async () => {
       await supersede(item);
       showKept(await store.add(item));
@@ -161,17 +171,21 @@
     return written.then(() => {
       askForSync();
       flush();
+      if (window.FloorbookDowntime) {
+        window.FloorbookDowntime.kept(item);
+      }
     });
   }
 
   document.addEventListener("htmx:configRequest", (evt) => {
     const d = evt.detail;
-    if (!d || !d.elt || !d.elt.closest || !d.elt.closest("[data-outbox]") || !me.token || d.verb === "get") {
+    if (!d || !d.elt || !d.elt.closest || !d.elt.closest("[data-outbox], [data-outbox-downtime]") || !me.token ||
+        d.verb === "get") {
       return;
     }
     const entries = Array.from(d.formData.entries(), ([name, value]) =>
       (value instanceof Blob ? [name, value, value.name || "photo.jpg"] : [name, value]));
-    const element = d.elt.closest(".item");
+    const element = d.elt.closest(".item") || d.elt.closest("[data-outbox-downtime]");
     d.path = realUrl(d.path);
     const item = record(d.path, d.verb.toUpperCase(), entries, element, kindOf(d.path));
     d.headers["Idempotency-Key"] = item.key;
