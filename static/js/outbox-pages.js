@@ -8,6 +8,7 @@
 
   // The drafts in progress here (and the outbox page) stay usable when the network goes.
   const BLANK_FORMS_FRESH_MS = 30 * 60 * 1000;
+  const HOME_FRESH_MS = 60 * 1000; // the station home: where every offline flow comes back to
 
   function keepPages(urls, maxAgeMs) {
     const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
@@ -28,6 +29,14 @@
     keepPages(urls, 0);
     keepPages(Array.from(document.querySelectorAll("form[data-offline-url]"),
                          (form) => new URL(form.dataset.offlineUrl, window.location.href).href), BLANK_FORMS_FRESH_MS);
+    if (badge) {
+      keepPages([new URL("/floor", window.location.href).href], HOME_FRESH_MS);
+    }
+  }
+
+  // A page loaded before the worker took control keeps its pages once it has.
+  if (navigator.serviceWorker) {
+    navigator.serviceWorker.addEventListener("controllerchange", keepForOffline);
   }
 
   // The kept copy of this fill page follows the answers the server has, so a reload offline shows them.

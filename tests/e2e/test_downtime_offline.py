@@ -16,9 +16,16 @@ def test_downtime_reported_and_ended_offline_reaches_the_server(app, plant, make
     the fix; online: one downtime event by operator1 dated by the tablet, and the station home shows
     the server's panel again."""
     operator_id = make_user("operator", username="operator1", badge="1001", pin="1234").id
+    station_id = plant.stations["Press 1"].id
     base = request.getfixturevalue("live_server")
     page = at_station(tablet_context, base, (app.config["DEVICE_COOKIE"], tablet[1]), "1001", "1234")
-    page.wait_for_timeout(500)  # the worker keeps the reason page
+    kept = """() => caches.open("floorbook-pages").then((c) => c.keys())
+                 .then((keys) => keys.map((r) => new URL(r.url).pathname + new URL(r.url).search))"""
+    deadline = time.monotonic() + 10
+    wanted = {"/floor", f"/floor/downtime/new?station_id={station_id}"}
+    while not wanted <= set(page.evaluate(kept)):
+        assert time.monotonic() < deadline, page.evaluate(kept)  # the station home and its reason page are kept
+        page.wait_for_timeout(100)
     tablet_context.set_offline(True)
     offline_since = utcnow()
 
