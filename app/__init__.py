@@ -22,9 +22,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: export SECRET_KEY=<a long random string>")
-    public = app.config.get("PUBLIC_URL")
-    if public and (urlsplit(public).scheme not in ("http", "https") or not urlsplit(public).netloc):
-        raise RuntimeError(f"FLOORBOOK_PUBLIC_URL={public!r} is not an address: expected http(s)://host[:port], "
+    public = urlsplit(app.config.get("PUBLIC_URL") or "")
+    if public.geturl() and (public.scheme not in ("http", "https") or not public.netloc):
+        raise RuntimeError(f"FLOORBOOK_PUBLIC_URL={public.geturl()!r} is not an address: expected http(s)://host[:port], "
                            "such as https://floorbook.plant.example")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 

@@ -28,7 +28,7 @@ def new():
 @idempotent
 def start():
     """Mark the station down; a missing or unknown reason, or a station already down, returns to the reason page."""
-    station = downtime.get_station(station_of(request.form.to_dict()))
+    station = _posted_station()
     try:
         data = load_form(StartSchema())
         event = downtime.start_downtime(station, data["reason_code"], data["notes"], current_actor(),
@@ -56,12 +56,16 @@ def stop(event_id: int):
 @idempotent
 def stop_at_station():
     """End whatever downtime runs at the posted station (a downtime reported offline has no id on the tablet)."""
-    station = downtime.get_station(station_of(request.form.to_dict()))
+    station = _posted_station()
     try:
         event = downtime.running_or_conflict(station)
     except DomainError as error:
         return _reason_page(station, error)
     return _stop(event, StationStopSchema())
+
+
+def _posted_station():
+    return downtime.get_station(station_of(request.form.to_dict()))
 
 
 def _stop(event, schema):

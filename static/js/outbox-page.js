@@ -34,7 +34,7 @@
   // tries it may be discarded, so one bad change does not keep the rest of the shift's work waiting.
   const STUCK_AFTER = 3;
   const stuck = (item) => item.state === "waiting" && item.attempts >= STUCK_AFTER && !!item.error
-    && item.error !== "No connection to the server yet.";
+    && item.error !== store.NO_CONNECTION;
 
   function render(mine, others) {
     const rows = section.querySelector("[data-outbox-rows]");

@@ -19,6 +19,7 @@
   const TOKEN_HEADER = "X-Floorbook-Outbox";
   const TIMEOUT_MS = 20000;
   const REFUSED = [400, 403, 404, 409, 410, 413, 422];
+  const NO_CONNECTION = "No connection to the server yet.";
 
   let dbPromise = null;
 
@@ -148,7 +149,7 @@
         response = await send(item);
       } catch (error) {
         item.error = error && error.name === "AbortError" ? "The server did not answer in time; it will be tried again."
-          : "No connection to the server yet.";
+          : NO_CONNECTION;
         await update(item);
         changed();
         return { sent: sent, stopped: "network" };
@@ -183,5 +184,6 @@
     return { sent: sent, stopped: null };
   }
 
-  scope.FloorbookOutbox = { all: all, add: add, put: put, remove: remove, replay: replay, changed: changed };
+  scope.FloorbookOutbox = { all: all, add: add, put: put, remove: remove, replay: replay, changed: changed,
+                            NO_CONNECTION: NO_CONNECTION };
 })(self);
