@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 
 from app.definitions.fields import Strict, show, unknown_key_message
 from app.definitions.vocabulary import CONDITION_TESTS, iter_items
+from app.items import item_type
 
 FieldPath = tuple[str | int, ...]
 CONDITION_EXAMPLE = "a condition such as {item: guard_ok, equals: pass}, {all: [...]} or {any: [...]}"
@@ -137,12 +138,12 @@ def visible_names(definition: Mapping[str, Any], answers: Mapping[str, Any]) -> 
 
 
 def dependents(definition: Mapping[str, Any], item_name: str, *, transitive: bool = False) -> list[str]:
-    """Names of items whose show_if mentions item_name (and their dependents, if transitive)."""
+    """Names of items whose show_if, or whose verdict (a scan's expect), mentions item_name (and so on, if transitive)."""
     found: list[str] = []
     targets = {item_name}
     for _, item in iter_items(definition):
-        # Conditions only look backwards, so one pass in order catches chains.
-        if targets & set(condition_items(item.get("show_if"))):
+        # Conditions and references only look backwards, so one pass in order catches chains.
+        if targets & {*condition_items(item.get("show_if")), *item_type(item).references(item)}:
             found.append(item["name"])
             if transitive:
                 targets.add(item["name"])

@@ -274,3 +274,39 @@ class ChoiceValue(Strict):
         if not isinstance(value, str) or not CHOICE_VALUE_RE.fullmatch(value.strip()):
             raise self.fail("must be a short code", value)
         return value.strip()
+
+
+class Pattern(Text):
+    """A regular expression, compiled at load so a broken one is reported with its line."""
+
+    expected = "a regular expression the whole code must match, such as 'BR-2[0-9]{2}'"
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            re.compile(text)
+        except re.error as error:
+            raise self.fail(f"is not a valid regular expression ({error})", value) from None
+        return text
+
+
+class Expect(Strict):
+    """What a scanned code must equal: a fixed code, or an earlier item's answer; normalised to one mapping."""
+
+    expected = "a fixed code in quotes such as 'PN-4411', or {item: part_number} naming an earlier item"
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, str]:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            if not value.strip():
+                raise self.fail("must not be blank", value)
+            return {"value": value.strip()}
+        if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in ("item", "value"):
+            raise self.fail("must be a code or a mapping with one key, item or value", value)
+        key, target = next(iter(value.items()))
+        if isinstance(target, int) and not isinstance(target, bool) and key == "value":
+            target = str(target)
+        if not isinstance(target, str) or not target.strip():
+            raise ValidationError({key: [f"must be text (got {show(target)}); expected {self.expected}"]})
+        return {key: target.strip()}

@@ -1,16 +1,14 @@
 """Rules that span a whole definition: unique names, and show_if pointing only backwards."""
-import re
-from collections.abc import Callable, Iterator
-from datetime import date
+from collections.abc import Iterator
 from typing import Any
 
 from app.definitions.conditions import FieldPath, leaves
 from app.definitions.fields import did_you_mean, show
-from app.definitions.vocabulary import CONDITION_TESTS, iter_items
+from app.definitions.vocabulary import CONDITION_TESTS, ITEM_TYPES, iter_items
+from app.items import ItemType, item_type
 
 Found = list[tuple[FieldPath, str]]
 Entry = tuple[FieldPath, dict[str, Any], dict[str, Any]]
-TIME_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 def definition_rules(data: dict[str, Any], original: Any) -> Found:
@@ -47,15 +45,17 @@ def repeated(named: list[tuple[FieldPath, Any]], expected: str, *, fold: bool = 
 
 
 def coerce_condition_values(data: dict[str, Any]) -> None:
-    """Turn `equals: 3` into "3" where the item compared is a choice, whose values are text."""
-    kinds = {item["name"]: item["type"] for _, item in iter_items(data)}
+    """Turn `equals: 3` into "3" where the item compared stores text (a choice), as its type says."""
+    kinds = {item["name"]: item_type(item) for _, item in iter_items(data)}
     for _, item in iter_items(data):
         for _, leaf in leaves(item.get("show_if")):
-            if kinds.get(leaf["item"]) not in ("choice", "multi"):
+            kind = kinds.get(leaf["item"])
+            if kind is None:
                 continue
             for test in ("equals", "not_equals", "in"):
                 if test in leaf:
-                    leaf[test] = [_as_text(v) for v in leaf[test]] if test == "in" else _as_text(leaf[test])
+                    value = leaf[test]
+                    leaf[test] = [kind.condition_value(v) for v in value] if test == "in" else kind.condition_value(value)
 
 
 def nest(found: Found) -> dict[Any, Any]:
@@ -102,75 +102,68 @@ def _references(entries: list[Entry]) -> Found:
         own = item.get("name", raw.get("name"))
         for sub, leaf in leaves(item.get("show_if")):
             found += _check_leaf(path + ("show_if", *sub), leaf, own, earlier, every_name)
+        found += _check_type_references(path, item, own, earlier, every_name)
         if isinstance(own, str):
             earlier.setdefault(own, item)
     return found
+
+
+def _check_type_references(
+    path: FieldPath, item: dict[str, Any], own: Any, earlier: dict[str, dict[str, Any]], every_name: set[str]
+) -> Found:
+    # Items whose verdict reads another answer (a scan's expect) may, like show_if, only look backwards.
+    kind = _type_of(item)
+    found: Found = []
+    for sub, target in kind.reference_paths(item) if kind else ():
+        problem = _target_problem(target, own, earlier, every_name)
+        if problem is None:
+            referred = earlier[target]
+            problem = kind.reference_problem(item, referred, _type_of(referred))
+        if problem:
+            found.append(((*path, *sub), problem))
+    return found
+
+
+def _target_problem(target: str, own: Any, earlier: dict[str, dict[str, Any]], every_name: set[str]) -> str | None:
+    if target == own:
+        return f"refers to this item itself ('{target}'); expected an item that appears earlier"
+    if target in earlier:
+        return None
+    if target in every_name:
+        return f"refers to '{target}', which comes later; expected an item that appears earlier"
+    return f"refers to unknown item '{target}'; expected the name of an earlier item{did_you_mean(target, earlier)}"
+
+
+def _type_of(item: dict[str, Any]) -> ItemType | None:
+    kind = item.get("type")
+    return item_type(kind) if kind in ITEM_TYPES else None
 
 
 def _check_leaf(
     path: FieldPath, leaf: dict[str, Any], own: Any, earlier: dict[str, dict[str, Any]], every_name: set[str]
 ) -> Found:
     target = leaf["item"]
-    if target == own:
-        return [(path + ("item",), f"refers to this item itself ('{target}'); expected an item that appears earlier")]
-    if target not in earlier:
-        if target in every_name:
-            message = f"refers to '{target}', which comes later; expected an item that appears earlier"
-        else:
-            suggestion = did_you_mean(target, earlier)
-            message = f"refers to unknown item '{target}'; expected the name of an earlier item{suggestion}"
-        return [(path + ("item",), message)]
+    problem = _target_problem(target, own, earlier, every_name)
+    if problem:
+        return [(path + ("item",), problem)]
     problem = _value_problem(earlier[target], leaf)
     return [(path + (problem[0],), problem[1])] if problem else []
 
 
 def _value_problem(item: dict[str, Any], leaf: dict[str, Any]) -> tuple[str, str] | None:
-    kind, name = item.get("type"), item.get("name")
+    kind, name = _type_of(item), item.get("name")
     test = next((key for key in CONDITION_TESTS if key in leaf), None)
     if kind is None or test is None:
         return None
-    if kind == "instruction":
-        return "item", f"refers to instruction '{name}', which takes no answer; expected an item that takes an answer"
+    if not kind.answerable:
+        return "item", f"refers to {kind.name} '{name}', which takes no answer; expected an item that takes an answer"
     if test == "answered":
         return None
-    if kind == "photo" or (kind == "number" and item.get("samples", 1) > 1):
-        return test, f"'{name}' ({kind}) cannot be compared with a value; expected answered: true"
-    accepts, expected = _accepted_values(item)
+    if not kind.comparable(item):
+        return test, f"'{name}' ({kind.name}) cannot be compared with a value; expected answered: true"
+    accepts, expected = kind.accepts(item)
     values = leaf[test] if test == "in" else [leaf[test]]
     for value in values:
         if not accepts(value):
-            return test, f"{show(value)} is not a possible answer of '{name}' ({kind}); expected {expected}"
+            return test, f"{show(value)} is not a possible answer of '{name}' ({kind.name}); expected {expected}"
     return None
-
-
-def _accepted_values(item: dict[str, Any]) -> tuple[Callable[[Any], bool], str]:
-    kind = item.get("type")
-    if kind == "check":
-        answers = ["pass", "fail", "na"] if item.get("allow_na", True) else ["pass", "fail"]
-        return (lambda v: v in answers), "one of: " + ", ".join(answers)
-    if kind in ("choice", "multi"):
-        values = list(dict.fromkeys(choice["value"] for choice in _dicts(item.get("choices")) if "value" in choice))
-        return (lambda v: not values or _as_text(v) in values), "one of: " + ", ".join(values)
-    if kind == "number":
-        return (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)), "a number"
-    if kind == "date":
-        return _is_iso_date, "a date in quotes such as '2024-03-18'"
-    if kind == "time":
-        return (lambda v: isinstance(v, str) and bool(TIME_RE.fullmatch(v))), "a time in quotes such as '07:30'"
-    if kind == "acknowledge":
-        return (lambda v: v is True), "true"
-    return (lambda v: isinstance(v, str)), "text"
-
-
-def _as_text(value: Any) -> Any:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _is_iso_date(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) != 10:
-        return False
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True

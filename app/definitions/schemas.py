@@ -1,4 +1,5 @@
 """marshmallow schemas for a checklist definition: one schema per item type."""
+import re
 from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validates_schema
@@ -8,9 +9,11 @@ from app.definitions.fields import (
     AppliesTo,
     Boolean,
     ChoiceValue,
+    Expect,
     Integer,
     ListOf,
     Number,
+    Pattern,
     Schedule,
     Strict,
     StrictSchema,
@@ -20,6 +23,7 @@ from app.definitions.fields import (
     show,
 )
 from app.definitions.rules import coerce_condition_values, definition_rules, nest, repeated
+from app.items import article, item_type
 from app.definitions.vocabulary import (
     DEFAULT_ON_FAIL_PROMPT,
     ITEM_TYPES,
@@ -33,7 +37,9 @@ from app.definitions.vocabulary import (
 IDENTIFIER = r"[a-z][a-z0-9_]{0,63}"
 SLUG = r"[a-z0-9][a-z0-9-]{0,63}"
 IDENTIFIER_HELP = "an identifier such as hydraulic_pressure (a-z, 0-9 and _, starting with a letter)"
-FAILING_TYPES_HELP = "on_fail only on a check, a number with lsl/usl, or a choice/multi with a failing choice"
+FAILING_TYPES_HELP = (
+    "on_fail only on a check, a number with lsl/usl, a choice/multi with a failing choice or a scan with expect"
+)
 
 
 def _optional(field: type[fields.Field], **kwargs: Any) -> fields.Field:
@@ -98,12 +104,7 @@ class ItemSchema(StrictSchema):
 
 def _why_cannot_fail(item: dict[str, Any]) -> str:
     kind = item.get("type")
-    if kind == "number":
-        return "this number has neither lsl nor usl, so no reading can fail"
-    if kind in ("choice", "multi"):
-        return "none of its choices is marked fails: true"
-    article = "an" if str(kind)[:1] in "aeiou" else "a"
-    return f"{article} {kind} item cannot fail"
+    return item_type(kind).why_cannot_fail(item) if kind in ITEM_TYPES else f"{article(str(kind))} {kind} item cannot fail"
 
 
 class AnswerSchema(ItemSchema):
@@ -212,6 +213,21 @@ class InstructionSchema(ItemSchema):
     """Text to read; takes no answer, so it is never required."""
 
 
+class ScanSchema(AnswerSchema):
+    """A code scanned with the camera or typed: pattern refuses a malformed code, expect fails a wrong one."""
+
+    pattern = _optional(Pattern)
+    pattern_hint = _optional(Text, max_length=200, expected="an example code, such as BR-214")
+    expect = _optional(Expect)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _hint_matches(self, data: dict[str, Any], **kwargs: Any) -> None:
+        pattern, hint = data.get("pattern"), data.get("pattern_hint")
+        if pattern and hint and not re.fullmatch(pattern, hint):
+            message = f"does not match the pattern (got {show(hint)}); expected an example of {pattern}"
+            raise ValidationError({"pattern_hint": [message]})
+
+
 ITEM_SCHEMAS: dict[str, type[ItemSchema]] = {
     "check": CheckSchema,
     "number": NumberSchema,
@@ -223,6 +239,7 @@ ITEM_SCHEMAS: dict[str, type[ItemSchema]] = {
     "photo": PhotoSchema,
     "acknowledge": AcknowledgeSchema,
     "instruction": InstructionSchema,
+    "scan": ScanSchema,
 }
 
 

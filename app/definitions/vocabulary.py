@@ -2,18 +2,9 @@
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-ITEM_TYPES = (
-    "check",
-    "number",
-    "choice",
-    "multi",
-    "text",
-    "date",
-    "time",
-    "photo",
-    "acknowledge",
-    "instruction",
-)
+from app import items
+
+ITEM_TYPES = items.ITEM_TYPES  # each type lives in app/items; scan is a code read with the camera
 KINDS = ("checklist", "inspection", "audit", "handoff", "verification")
 ROLES = ("operator", "inspector", "supervisor", "auditor", "admin")
 SCHEDULE_WORDS = ("per_shift", "hourly", "on_demand")
@@ -33,14 +24,7 @@ def default_on_fail() -> dict[str, Any]:
 def can_fail(item: Mapping[str, Any]) -> bool:
     """True if some answer to this item counts as a failure (safe on raw, unvalidated items too)."""
     kind = item.get("type")
-    if kind == "check":
-        return True
-    if kind == "number":
-        return item.get("lsl") is not None or item.get("usl") is not None
-    choices = item.get("choices")
-    if kind in ("choice", "multi") and isinstance(choices, list):
-        return any(isinstance(choice, dict) and choice.get("fails") is True for choice in choices)
-    return False
+    return isinstance(kind, str) and kind in items.ITEM_TYPES and items.item_type(kind).can_fail(item)
 
 
 def iter_items(definition: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
