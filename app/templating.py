@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
+from app.items import article
 from app.models.types import utcnow
 
 
@@ -59,6 +60,11 @@ def iso_utc(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def with_article(word: str) -> str:
+    """'an inspector', 'a supervisor': a role or noun with its indefinite article."""
+    return f"{article(word)} {word}"
+
+
 def register_template_helpers(app: Flask) -> None:
     """Expose the helpers to Jinja."""
     app.jinja_env.globals["sri"] = sri
@@ -69,3 +75,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["site_time"] = site_time
     app.jinja_env.filters["age"] = age
     app.jinja_env.filters["iso_utc"] = iso_utc
+    app.jinja_env.filters["with_article"] = with_article

@@ -87,7 +87,7 @@ def test_a_correction_that_makes_an_item_fail_raises_its_deviation(as_user, user
     raised = db.session.scalars(select(Deviation).where(Deviation.submission_id == signed_record.id)).all()
     assert [(d.item_name, d.source, d.status) for d in raised] == [("hydraulic_pressure", "correction", "open")]
     assert raised[0].what_happened.startswith("Hydraulic pressure 171.0 bar, spec 140")
-    assert "corrected by t-supervisor in version 2" in raised[0].what_happened
+    assert "corrected by T-Supervisor in version 2" in raised[0].what_happened
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "deviation.raised", AuditEvent.entity_id == str(raised[0].id))) == 1
     page = as_user(users.supervisor).get(f"/deviations/{raised[0].id}").get_data(as_text=True)

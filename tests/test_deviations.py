@@ -59,7 +59,7 @@ def test_failing_check_choice_and_readings_raise_with_what_failed(users, start_d
     draft = start_draft(users.operator, form_id, station)
     with frozen_clock(AT):
         save(draft, users.operator, item, value)
-    assert only_deviation().what_happened == f"{statement}, {station}, t-operator, 06:42 CST"
+    assert only_deviation().what_happened == f"{statement}, {station}, T-Operator, 06:42 CST"
 
 
 def test_warning_and_passing_answers_raise_nothing(users, start_draft):
@@ -78,7 +78,7 @@ def test_changed_failing_value_updates_the_open_deviation(users, start_draft):
     with frozen_clock(AT + timedelta(minutes=3)):
         save(draft, users.operator, "hydraulic_pressure", 138.5)
     deviation = only_deviation()
-    assert deviation.what_happened == "Hydraulic pressure 138.5 bar, spec 140–160 bar, Press 1, t-operator, 06:45 CST"
+    assert deviation.what_happened == "Hydraulic pressure 138.5 bar, spec 140–160 bar, Press 1, T-Operator, 06:45 CST"
     raised, updated = events(deviation)
     assert updated.action == "deviation.updated"
     assert json.loads(updated.before_json)["what_happened"] == PRESSURE_171

@@ -159,9 +159,9 @@ def test_pdf_shows_the_record_as_an_auditor_expects(signed_press):
         "Reason: Relief valve drifted after warm-up", "Action taken: Maintenance re-set the relief valve",
         "Reason: Hose fitting loose", "Action taken: Fitting tightened and tagged", f"original sha256 {photo_sha}",
         "T-Inspector", "Meaning: Reviewed · Role: inspector", "2026-11-20 07:15:00 CST (UTC-06:00)", STATEMENT,
-        "What happened: Hydraulic pressure 162.5 bar, spec 140–160 bar, Press 1, t-operator, 06:15 CST",
+        "What happened: Hydraulic pressure 162.5 bar, spec 140–160 bar, Press 1, T-Operator, 06:15 CST",
         "Cause: Relief valve drifted after warm-up", "Immediate action: Maintenance re-set the relief valve",
-        "What happened: No oil leaks at the cylinder, hoses or fittings: Fail, Press 1, t-operator, 06:15 CST",
+        "What happened: No oil leaks at the cylinder, hoses or fittings: Fail, Press 1, T-Operator, 06:15 CST",
         "No changes since original entry.", "by Alex Chen (auditor1)",
         f"{BASE_URL}/verify?sha256={version.sha256}", "version 1 of 1 (original)",
     ]

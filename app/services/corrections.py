@@ -4,6 +4,7 @@ from typing import Mapping
 
 from app.errors import DomainError
 from app.extensions import db
+from app.items import item_type
 from app.models import RecordVersion, Submission, User
 from app.models.submission import SIGNED, SUBMITTED
 from app.models.types import utcnow
@@ -14,7 +15,6 @@ from app.services.records import add_version
 from app.services.signing import refresh_awaiting
 from app.services.submissions import find_item
 
-NOT_CORRECTABLE = ("instruction", "photo")
 
 
 def correct_record(submission: Submission, item_name: str, form: Mapping[str, list[str]], reason: str,
@@ -28,7 +28,7 @@ def correct_record(submission: Submission, item_name: str, form: Mapping[str, li
     if not reason:
         raise DomainError("Say why the record is corrected.", {"reason": ["Required for every correction."]})
     item = find_item(submission, item_name)
-    if item["type"] in NOT_CORRECTABLE:
+    if not item_type(item).correctable:
         raise DomainError(f"A {item['type']} item cannot be corrected.", status=400)
     try:
         value = evaluation.parse_answer(item, form)

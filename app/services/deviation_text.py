@@ -7,6 +7,7 @@ from flask import current_app
 
 from app.models import Answer, Deviation, Submission, User
 from app.models.deviation import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED
+from app.items import item_type
 from app.services import evaluation
 
 STATUS_WORDS = {OPEN: "Open", ACKNOWLEDGED: "Acknowledged", RESOLVED: "Resolved", CLOSED: "Closed"}
@@ -28,48 +29,22 @@ def value_text(item: Mapping[str, Any], value: Any) -> str:
     """An answer in words: '171.0 bar', 'Pass', 'Some joints unmarked', '50.1, 56.2 N·m'."""
     if value is None or value == "" or value == []:
         return "nothing"
-    kind = item["type"]
-    if kind == "number":
-        if isinstance(value, list):
-            return ", ".join("—" if v is None else evaluation.format_number(dict(item, unit=None), v) for v in value) \
-                + (f" {item['unit']}" if item.get("unit") else "")
-        return evaluation.format_number(item, value)
-    if kind == "check":
-        return evaluation.CHECK_WORDS.get(value, (None, str(value)))[1]
-    if kind in ("choice", "multi"):
-        chosen = value if isinstance(value, list) else [value]
-        labels = {c["value"]: c["label"] for c in item["choices"]}
-        return ", ".join(labels.get(v, str(v)) for v in chosen)
-    return str(value)
-
-
-def _what_failed(item: Mapping[str, Any], value: Any) -> str:
-    label, kind = item["label"], item["type"]
-    if kind == "number" and isinstance(value, list):
-        readings = [f"reading {n}: {evaluation.format_number(item, v)}" for n, v in enumerate(value, start=1)
-                    if v is not None and evaluation.evaluate(item, v).state == "fail"]
-        return f"{label} {', '.join(readings)}, spec {evaluation.spec_text(item)}"
-    if kind == "number":
-        return f"{label} {evaluation.format_number(item, value)}, spec {evaluation.spec_text(item)}"
-    if kind in ("choice", "multi"):
-        chosen = value if isinstance(value, list) else [value]
-        failing = [c["label"] for c in item["choices"] if c["value"] in chosen and c.get("fails")]
-        return f"{label}: {', '.join(failing)} (failing option{'s' if len(failing) > 1 else ''})"
-    if kind == "check":
-        return f"{label}: Fail"
-    return f"{label}: {value_text(item, value)}"
+    return item_type(item).answer_text(item, value)
 
 
 def answer_statement(submission: Submission, item: Mapping[str, Any], answer: Answer, operator: User) -> str:
-    """'Hydraulic pressure 171.0 bar, spec 140–160 bar, Press 1, operator1, 06:42 CST'."""
-    return (f"{_what_failed(item, answer.value)}, {submission.station.name}, {operator.username}, "
+    """'Hydraulic pressure 171.0 bar, spec 140–160 bar, Press 1, Ann Operator, 06:42 CST'."""
+    values = {a.item_name: a.value for a in submission.answers}
+    what = item_type(item).failure_text(item, answer.value, values)
+    return (f"{what}, {submission.station.name}, {operator.printed_name}, "
             f"{local_time(answer.answered_at)}")
 
 
 def correction_statement(submission: Submission, item: Mapping[str, Any], value: Any, corrector: User,
-                         version: int, at: datetime) -> str:
-    """'Hydraulic pressure 171.0 bar, spec 140–160 bar, Press 1, corrected by supervisor1 in version 2, 09:10 CST'."""
-    return (f"{_what_failed(item, value)}, {submission.station.name}, corrected by {corrector.username} "
+                         version: int, at: datetime, answers: Mapping[str, Any] | None = None) -> str:
+    """'Hydraulic pressure 171.0 bar, spec 140–160 bar, Press 1, corrected by Sam Super in version 2, 09:10 CST'."""
+    what = item_type(item).failure_text(item, value, answers or {})
+    return (f"{what}, {submission.station.name}, corrected by {corrector.printed_name} "
             f"in version {version}, {local_time(at)}")
 
 

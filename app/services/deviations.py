@@ -133,11 +133,12 @@ def on_answer(submission: Submission, item_name: str, verdict: evaluation.Verdic
     definition = submission.form_version.definition
     items = {item["name"]: item for _s, item in evaluation.iter_items(definition)}
     answers = {a.item_name: a for a in submission.answers}
-    shown = evaluation.visible_names(definition, {name: a.value for name, a in answers.items()})
+    values = {name: a.value for name, a in answers.items()}
+    shown = evaluation.visible_names(definition, values)
     _sync_item(submission, items[item_name], answers.get(item_name), verdict.state, item_name in shown, actor)
     for name in evaluation.dependents(definition, item_name, transitive=True):
         answer = answers.get(name)
-        state = evaluation.evaluate(items[name], answer.value if answer else None).state
+        state = evaluation.evaluate(items[name], answer.value if answer else None, values).state
         _sync_item(submission, items[name], answer, state, name in shown, actor)
 
 
@@ -154,7 +155,8 @@ def on_correction(submission: Submission, before: dict, after: dict, corrector: 
     for entry in after["items"]:
         name = entry["item"]
         if entry["visible"] and entry["verdict"]["state"] == "fail" and name not in failed | active:
-            statement = correction_statement(submission, items[name], entry["value"], corrector, after["version"], at)
+            statement = correction_statement(submission, items[name], entry["value"], corrector, after["version"], at,
+                                             {e["item"]: e["value"] for e in after["items"] if e["visible"]})
             raised.append(_raise(submission.station_id, actor, submission_id=submission.id, item_name=name,
                                  source="correction", what_happened=statement))
     return raised

@@ -42,6 +42,6 @@ def rejudge(definition: dict, document: dict, values: dict[str, Any]) -> None:
         visible = entry["item"] in shown
         value = values.get(entry["item"]) if visible else None
         entry["visible"], entry["value"] = visible, value
-        entry["verdict"] = evaluation.evaluate(by_name[entry["item"]], value).to_dict()
+        entry["verdict"] = evaluation.evaluate(by_name[entry["item"]], value, values).to_dict()
     document["summary"] = {state: sum(1 for i in document["items"] if i["verdict"]["state"] == state)
                            for state in ("ok", "warn", "fail", "na")}

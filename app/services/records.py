@@ -82,7 +82,7 @@ def record_document(submission: Submission, version: int, site: Site) -> dict:
     for section, item in evaluation.iter_items(form.definition):
         answer = answers.get(item["name"])
         visible = evaluation.is_visible(item, values)
-        verdict = evaluation.evaluate(item, answer.value if answer and visible else None)
+        verdict = evaluation.evaluate(item, answer.value if answer and visible else None, values)
         items.append({
             "section": section["name"], "item": item["name"], "type": item["type"], "label": item["label"],
             "visible": visible, "value": answer.value if answer and visible else None,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.canonical import canonical_json
 from app.errors import DomainError
 from app.extensions import db
+from app.items import item_type
 from app.models import Answer, FormVersion, Site, Station, Submission
 from app.models.submission import DRAFT
 from app.models.types import utcnow
@@ -122,7 +123,7 @@ def _store(submission: Submission, item_name: str, actor: Actor, answer: Answer 
 def _editable_item(submission: Submission, item_name: str) -> dict:
     require_draft(submission)
     item = find_item(submission, item_name)
-    if item["type"] == "instruction":
+    if not item_type(item).answerable:
         raise DomainError("An instruction takes no answer.", status=400)
     if not evaluation.is_visible(item, answer_values(submission)):
         raise DomainError("This item does not apply with the answers given so far.", status=409)
@@ -138,7 +139,7 @@ def save_answer(submission: Submission, item_name: str, form: Mapping[str, list[
             value = evaluation.parse_answer(item, form)
         except evaluation.AnswerError as error:
             raise DomainError(str(error), {item_name: [str(error)]}) from error
-    verdict = evaluation.evaluate(item, value)
+    verdict = evaluation.evaluate(item, value, answer_values(submission))
     answer = answers_by_item(submission).get(item_name)
     deps = evaluation.dependents(submission.form_version.definition, item_name, transitive=True)
     if answer is not None and answer.value == value:
@@ -157,7 +158,7 @@ def explain(submission: Submission, item_name: str, reason: str | None, action: 
     answer = answers_by_item(submission).get(item_name)
     if answer is None:
         raise DomainError("Answer the item before explaining it.", status=409)
-    verdict = evaluation.evaluate(item, answer.value)
+    verdict = evaluation.evaluate(item, answer.value, answer_values(submission))
     new = {"value": answer.value, "reason": _clean(reason), "action": _clean(action)}
     deviation = deviations.item_deviation(submission.id, item_name)
     changed = deviation is not None and deviations.set_cause(deviation, category, new["reason"], new["action"], actor)
@@ -184,7 +185,7 @@ def drafts_at(station: Station) -> list[Submission]:
 def add_photo(submission: Submission, item_name: str, sha256: str, actor: Actor) -> SaveResult:
     """Attach a stored photo to a photo item (the newest replaces the oldest beyond max_photos)."""
     item = _editable_item(submission, item_name)
-    if item["type"] != "photo":
+    if not item_type(item).takes_photos:
         raise DomainError("This item does not take photos.", status=400)
     answer = answers_by_item(submission).get(item_name)
     photos = [p for p in (answer.value if answer and answer.value else []) if p != sha256] + [sha256]

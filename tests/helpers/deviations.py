@@ -16,7 +16,7 @@ AT = datetime(2026, 11, 20, 12, 42, tzinfo=timezone.utc)  # 06:42 CST in the dem
 PRESS = "press-start-of-shift"
 PASSING = {"guards_in_place": "pass", "light_curtain": "pass", "two_hand_control": "pass",
            "emergency_stop": "pass", "oil_leaks": "pass", "lubrication_level": "pass"}
-PRESSURE_171 = "Hydraulic pressure 171.0 bar, spec 140–160 bar, Press 1, t-operator, 06:42 CST"
+PRESSURE_171 = "Hydraulic pressure 171.0 bar, spec 140–160 bar, Press 1, T-Operator, 06:42 CST"
 
 
 def save(draft, user, item, value):

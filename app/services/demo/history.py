@@ -2,6 +2,7 @@
 import heapq
 import io
 import random
+import re
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from app.extensions import db
+from app.items import item_type
 from app.models import Site, Station, Submission, User
 from app.models.types import frozen_clock, utcnow
 from app.services import attachments, catalogue, evaluation, records, signing, submissions
@@ -50,7 +52,7 @@ def _number(item: dict, rng: random.Random, bad: bool) -> float:
     return round(value, item.get("decimals", 1))
 
 
-def answer_for(item: dict, rng: random.Random, bad: bool, when: datetime):
+def answer_for(item: dict, rng: random.Random, bad: bool, when: datetime, answers: dict | None = None):
     """A plausible answer; bad=True makes a failing one where the item can fail."""
     kind = item["type"]
     if kind == "check":
@@ -72,7 +74,22 @@ def answer_for(item: dict, rng: random.Random, bad: bool, when: datetime):
         return when.strftime("%H:%M")
     if kind == "acknowledge":
         return True
+    if kind == "scan":
+        return _code(item, bad, answers or {})
     return None
+
+
+def _code(item: dict, bad: bool, answers: dict) -> str:
+    """The expected code (its pattern's example when nothing is expected); bad=True one that differs."""
+    expect = item.get("expect") or {}
+    good = expect.get("value") or answers.get(expect.get("item", "")) or item.get("pattern_hint") or "CODE-0001"
+    if not bad or not expect:
+        return good
+    # Change the last character within its kind, so the wrong code still fits the pattern.
+    last = good[-1]
+    other = ("1" if last == "0" else "0") if last.isdigit() else ("B" if last == "A" else "A")
+    swapped = good[:-1] + other
+    return swapped if not item.get("pattern") or re.fullmatch(item["pattern"], swapped) else good
 
 
 def _fill(submission: Submission, actor: Actor, rng: random.Random, at: datetime, instance: Path) -> datetime:
@@ -82,15 +99,15 @@ def _fill(submission: Submission, actor: Actor, rng: random.Random, at: datetime
         failing = [i["name"] for _s, i in evaluation.iter_items(definition) if evaluation.can_fail(i)]
         bad_item = rng.choice(failing) if failing else None
     for _section, item in evaluation.iter_items(definition):
-        if item["type"] == "instruction" or not evaluation.is_visible(item, submissions.answer_values(submission)):
+        if not item_type(item).answerable or not evaluation.is_visible(item, submissions.answer_values(submission)):
             continue
         at += timedelta(seconds=rng.randint(10, 40))
         with frozen_clock(at):
-            if item["type"] == "photo":
+            if item_type(item).takes_photos:
                 photo = attachments.store_photo(_photo_bytes(item["label"]), 10 << 20, instance, actor.user_id)
                 submissions.add_photo(submission, item["name"], photo.sha256, actor)
                 continue
-            value = answer_for(item, rng, item["name"] == bad_item, at)
+            value = answer_for(item, rng, item["name"] == bad_item, at, submissions.answer_values(submission))
             result = submissions.save_answer(submission, item["name"], {}, actor, value=value, parsed=True)
             if result.verdict.state == "fail":
                 reason, action = rng.choice(REASONS)
