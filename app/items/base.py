@@ -101,6 +101,8 @@ class ItemType:
     takes_input = True
     answerable = True
     correctable = True
+    # Its answer is the list of stored photos, added one upload at a time.
+    takes_photos = False
     # Its answer is a plain code or text another item (a scan's expect) may be compared with.
     gives_text = False
 

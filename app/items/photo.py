@@ -10,6 +10,7 @@ class PhotoType(ItemType):
     name = "photo"
     takes_input = False
     correctable = False
+    takes_photos = True
 
     def parse(self, item: Item, form: Form) -> Any:
         """Refused: photos go through the upload, not a posted value."""
