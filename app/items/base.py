@@ -108,6 +108,9 @@ class ItemType:
 
     def parse(self, item: Item, form: Form) -> Any:
         """Turn posted fields into the JSON value stored; None clears the answer."""
+        if not self.takes_input:
+            # A programming error, not the person's: these items never post a value.
+            raise ValueError(f"a {self.name} item takes no posted value; photos are stored as attachments")
         raw = first(form, "value")
         return None if raw is None else self.parse_value(item, raw)
 
@@ -179,3 +182,10 @@ class ItemType:
     def accepts(self, item: Item) -> tuple[Callable[[Any], bool], str]:
         """A test for a value show_if compares this item's answer with, and what it expects, in words."""
         return (lambda v: isinstance(v, str)), "text"
+
+
+class NoInputType(ItemType):
+    """A type the fill page posts no value for (photos arrive as uploads); a correction cannot change it."""
+
+    takes_input = False
+    correctable = False

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator
 
 from app.canonical import sha256_hex
+from app.items import item_type
 from app.models import RecordVersion, Submission
 from app.models.types import utcnow
 from app.services.search import current_version
@@ -63,7 +64,7 @@ def _answer_rows(submission: Submission) -> Iterator[list]:
             (doc.get("started_by") or {}).get("printed_name"), doc["submitted_at"]]
     for item in doc["items"]:
         # An instruction takes no answer; a hidden item did not apply to this record.
-        if not item["visible"] or item["type"] == "instruction":
+        if not item["visible"] or not item_type(item["type"]).answerable:
             continue
         limits = item.get("limits") or {}
         yield head + [item["section"], item["item"], item["label"], item["type"], item["value"], item.get("unit"),

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.canonical import canonical_json, sha256_hex
 from app.extensions import db
+from app.items import item_type
 from app.models import Attachment, RecordVersion, RenderedPdf, Signature
 from app.models.types import utcnow
 from app.services import deviations, evaluation
@@ -175,7 +176,7 @@ def _sections(doc: dict, definition: dict, changed: dict[str, int]) -> list[dict
 
 def _photos(doc: dict) -> dict[str, dict]:
     """Each photo's display derivative (as a file URL) and capture details, by original sha256."""
-    wanted = [sha for item in doc["items"] if item["type"] == "photo" and item.get("value") for sha in item["value"]]
+    wanted = [sha for item in doc["items"] if item_type(item["type"]).takes_photos and item.get("value") for sha in item["value"]]
     if not wanted:
         return {}
     root = Path(current_app.instance_path)
