@@ -7,7 +7,7 @@ FILL_ROLES = ("operator", "inspector", "supervisor")
 
 from app.floor import views  # noqa: E402,F401
 
-from app.services import evaluation, submissions  # noqa: E402
+from app.services import evaluation  # noqa: E402
 
 
 @bp.app_template_global()
@@ -17,9 +17,8 @@ def item_visible(item: dict, values: dict) -> bool:
 
 
 @bp.app_template_global()
-def verdict_for(item: dict, answer) -> "evaluation.Verdict":
-    """The verdict of an item's current answer (with the other answers, for an item that compares with one)."""
-    values = submissions.answer_values(answer.submission) if answer and evaluation.references(item) else None
+def verdict_for(item: dict, answer, values: dict | None = None) -> "evaluation.Verdict":
+    """The verdict of an item's current answer; values (the other answers) feed an item that compares with one."""
     return evaluation.evaluate(item, answer.value if answer else None, values)
 
 
