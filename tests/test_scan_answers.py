@@ -88,3 +88,22 @@ def test_pages_say_by_an_inspector(app, plant, users, login) -> None:
     version = failing_press_record(app, plant, users.operator)
     html = login(users.auditor).get(f"/records/{version.submission_id}").get_data(as_text=True)
     assert "by an inspector" in html and "by a inspector" not in html
+
+
+def test_demo_history_scans_valid_codes_and_fails_only_by_mismatch(plant) -> None:
+    """The demo's week of records answers the first-article scans with codes that fit their patterns."""
+    import random
+    import re
+    from datetime import datetime, timezone
+
+    from app.services.demo.history import answer_for
+
+    items = {i["name"]: i for s in plant.forms[FAI].definition["sections"] for i in s["items"]}
+    when, rng = datetime(2026, 11, 20, tzinfo=timezone.utc), random.Random(1)
+    traveller = answer_for(items["part_number"], rng, False, when, {})
+    good = answer_for(items["part_label"], rng, False, when, {"part_number": traveller})
+    bad = answer_for(items["part_label"], rng, True, when, {"part_number": traveller})
+    lot = answer_for(items["coil_lot"], rng, False, when, {})
+    for item, code in (("part_number", traveller), ("part_label", good), ("part_label", bad), ("coil_lot", lot)):
+        assert re.fullmatch(items[item]["pattern"], code), (item, code)
+    assert good == traveller != bad
