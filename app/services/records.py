@@ -60,7 +60,8 @@ def missing(submission: Submission) -> list[Missing]:
     values = answer_values(submission)
     for name, answer in answers_by_item(submission).items():
         item = next(i for _s, i in evaluation.iter_items(submission.form_version.definition) if i["name"] == name)
-        if answer.state != "fail" or not evaluation.is_visible(item, values):
+        # Judged again: a scan's verdict moves when the answer it expects changes after it was saved.
+        if not evaluation.is_visible(item, values) or evaluation.evaluate(item, answer.value, values).state != "fail":
             continue
         needs = (item.get("on_fail") or {}).get("require", ["reason"])
         if "reason" in needs and not answer.reason:
