@@ -20,11 +20,12 @@ def operator(login, users, plant):
 def test_a_failure_adds_its_reason_and_action_to_what_progress_counts(operator, users, start_draft, db):
     """A failed pressure asks for a reason and an action: progress counts them, and done + missing = all."""
     draft = start_draft(users.operator)
-    assert records.progress(draft) == records.Progress(0, PRESS_REQUIRED)
+    assert (records.progress(draft).answered, records.progress(draft).required) == (0, PRESS_REQUIRED)
     html = answer(operator, draft, "hydraulic_pressure", value="171").get_data(as_text=True)
     db.session.expire_all()
     progress, missing = records.progress(draft), records.missing(draft)
-    assert progress == records.Progress(1, PRESS_REQUIRED + 2)
+    assert (progress.answered, progress.required) == (1, PRESS_REQUIRED + 2)
+    assert "hydraulic_pressure" not in progress.unanswered and len(progress.unanswered) == PRESS_REQUIRED - 1
     assert progress.required - progress.answered == len(missing) == PRESS_REQUIRED - 1 + 2
     assert f"1 of {PRESS_REQUIRED + 2} done" in html
 
@@ -37,7 +38,7 @@ def test_explaining_a_failure_moves_progress(operator, users, start_draft, db):
                                   {"reason": "Valve drifted", "action": "Re-set"}, htmx=True)
     assert response.status_code == 200
     db.session.expire_all()
-    assert records.progress(draft) == records.Progress(3, PRESS_REQUIRED + 2)
+    assert (records.progress(draft).answered, records.progress(draft).required) == (3, PRESS_REQUIRED + 2)
     assert [m.need for m in records.missing(draft)] == ["an answer"] * (PRESS_REQUIRED - 1)
 
 

@@ -32,6 +32,7 @@ class Progress:
 
     answered: int
     required: int
+    unanswered: tuple[str, ...] = ()  # required items with no answer yet: the tablet counts those it keeps offline
 
     @property
     def percent(self) -> int:
@@ -49,7 +50,8 @@ def _required_visible(submission: Submission):
 def progress(submission: Submission) -> Progress:
     """How far the operator is, counted over what submit asks for (so it agrees with missing)."""
     asks = _asks(submission)
-    return Progress(sum(1 for _need, given in asks if given), len(asks))
+    unanswered = tuple(need.item for need, given in asks if not given and need.need == "an answer")
+    return Progress(sum(1 for _need, given in asks if given), len(asks), unanswered)
 
 
 def missing(submission: Submission) -> list[Missing]:

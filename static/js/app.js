@@ -18,7 +18,7 @@
 
   // This script runs before DOMContentLoaded, i.e. before htmx initialises, so
   // these take effect (a <meta name="htmx-config"> still overrides them).
-  // app.css carries the .htmx-indicator rules htmx would otherwise inject as an
+  // base.css carries the .htmx-indicator rules htmx would otherwise inject as an
   // inline <style>, which style-src 'self' blocks.
   if (window.htmx && window.htmx.config) {
     window.htmx.config.includeIndicatorStyles = false;

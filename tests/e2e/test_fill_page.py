@@ -1,9 +1,13 @@
 """The fill page on a tablet, in both orientations with touch: what stops a submit, progress, offline answers, CSP."""
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import Answer
 from tests.e2e.signin import badge_sign_in
 
 VIEWPORTS = {"landscape": {"width": 1280, "height": 800}, "portrait": {"width": 800, "height": 1280}}
@@ -123,5 +127,48 @@ def test_refused_submit_lists_what_is_missing_in_a_third_and_jumps_to_each(table
     assert uncovered(page, emergency.get_by_text("Pass", exact=True))
     expect(emergency.locator("input[value=pass]")).to_be_focused()
 
+    assert page.evaluate("window.__cspViolations") == []
+    assert not [p for p in problems if "Content Security Policy" in p or "violates" in p], problems
+
+
+def test_offline_answers_show_as_answered_move_progress_and_arrive_with_the_tablets_time(tablet_page):
+    """Offline, a tapped check and a typed number show as answered and kept on the tablet, the progress bar
+    moves (a local out of spec asks for its reason, which counts once given); back online the number reaches
+    the server dated by the tablet, and the server's progress takes over."""
+    page, problems, _viewport = tablet_page
+    start_press_check(page)
+    progress = page.locator(".progress-text")
+    expect(progress).to_have_text("0 of 8 done")
+    page.context.set_offline(True)
+    before = datetime.now(timezone.utc)
+
+    tap_pass(page, PASSES[0], state="local")
+    check = page.locator(".item", has=page.get_by_role("group", name=re.compile(re.escape(PASSES[0]))))
+    expect(check.locator(".item-state")).to_have_text("✓ Pass")
+    expect(check.locator(".save-state")).to_contain_text("Saved on this tablet, waiting to send")
+    expect(check.get_by_role("radio", name="Pass")).to_be_checked()
+    expect(progress).to_have_text("1 of 8 done")
+
+    pressure = page.get_by_label("Hydraulic pressure (bar)")
+    pressure.tap()
+    pressure.fill("171")
+    pressure.press("Tab")
+    item = page.locator("#item-hydraulic_pressure")
+    expect(item.locator(".save-state")).to_contain_text("Saved on this tablet, waiting to send")
+    expect(item.locator(".item-state")).to_have_text("✗ Out of spec")
+    expect(pressure).to_have_value("171")
+    expect(progress).to_have_text("2 of 9 done")
+    item.get_by_label("Why is the pressure out of range, and what did you do?").fill("Relief valve drifted")
+    item.get_by_role("button", name="Save reason").tap()
+    expect(progress).to_have_text("3 of 9 done")
+
+    page.context.set_offline(False)
+    expect(page.locator("body")).to_have_attribute("data-outbox-count", "0")
+    expect(item.locator(".save-state")).to_have_attribute("data-state", "saved")
+    expect(progress).to_have_text("3 of 10 done")  # the server also asks for the action taken
+    answer = db.session.scalar(select(Answer).where(Answer.item_name == "hydraulic_pressure"))
+    kept_at = datetime.fromisoformat(answer.device_time)
+    assert answer.value == 171 and before - timedelta(seconds=1) <= kept_at <= datetime.now(timezone.utc)
+    db.session.rollback()
     assert page.evaluate("window.__cspViolations") == []
     assert not [p for p in problems if "Content Security Policy" in p or "violates" in p], problems
