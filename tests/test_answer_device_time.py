@@ -32,14 +32,25 @@ def saved_event(db, item: str) -> dict:
     return next(e for e in events if e["item"] == item)
 
 
-@pytest.mark.parametrize("item,fields", [
-    ("hydraulic_pressure", {"value": "151"}),
-    ("oil_leaks", {"value": "pass"}),
-    ("guard_photo", {"photo": "jpeg"}),
-])
-def test_an_answer_kept_offline_keeps_the_tablets_time(app, users, start_draft, db, item, fields):
-    """Number, check and photo answers sent by the outbox store and audit the tablet's time of the answer."""
-    draft = start_draft(users.operator)
+FORKLIFT, FAI = ("forklift-pre-use", "Pack 1"), ("first-article-inspection", "Press 1")
+
+
+@pytest.mark.parametrize("form,item,fields", [
+    (None, "hydraulic_pressure", {"value": "151"}),
+    (None, "oil_leaks", {"value": "pass"}),
+    (None, "guard_photo", {"photo": "jpeg"}),
+    (FAI, "overall_length", {"sample_0": "120.01", "sample_1": "119.99", "sample_2": "120.00"}),
+    (FAI, "inspection_reason", {"value": "die_change"}),
+    (FORKLIFT, "visible_damage", {"value": ["none"]}),
+    (FORKLIFT, "truck_number", {"value": "FL-07"}),
+    (FORKLIFT, "last_service_date", {"value": "2026-11-02"}),
+    (FORKLIFT, "check_time", {"value": "14:35"}),
+    (FORKLIFT, "fit_to_drive", {"value": "yes"}),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_an_answer_kept_offline_keeps_the_tablets_time(app, users, start_draft, db, form, item, fields):
+    """Every answer kind (number and series, check, choice, multi, text, date, time, acknowledge, photo) sent
+    by the outbox stores and audits the tablet's time of the answer."""
+    draft = start_draft(users.operator, *form) if form else start_draft(users.operator)
     if fields.get("photo") == "jpeg":
         fields = {"photo": (io.BytesIO(jpeg_with_exif((320, 240))), "guard.jpg")}
     response = kept_answer(app, users, draft, item, fields | {"device_time": KEPT})
