@@ -298,16 +298,20 @@
   const JUMP_GAP = 8;
 
   // The item goes between the sticky fill header and the sticky submit bar, the whole of it when it fits
-  // (its Save reason button included), else from its head down; the list folds away first to make room.
-  // A sticky bar is stuck at the edge whenever it could cover anything, so its own height is the margin.
+  // (its Save reason button included); on a screen too small for that, its reason form, else its head.
+  // The list folds away first to make room. A sticky bar is stuck at the edge whenever it could cover
+  // anything, so its own height is the margin to keep.
   function bringIntoView(element) {
     const header = document.querySelector(".fill-header");
     const bar = document.querySelector(".submit-bar");
     const top = (header ? header.offsetHeight : 0) + JUMP_GAP;
     const bottom = window.innerHeight - (bar ? bar.offsetHeight : 0) - JUMP_GAP;
-    const box = element.getBoundingClientRect();
+    const fits = (elt) => elt.getBoundingClientRect().height <= bottom - top;
+    const why = element.querySelector(".why-box");
+    const part = fits(element) || !why ? element : why;
+    const box = part.getBoundingClientRect();
     let delta = 0;
-    if (box.height > bottom - top || box.top < top) {
+    if (!fits(part) || box.top < top) {
       delta = box.top - top;
     } else if (box.bottom > bottom) {
       delta = box.bottom - bottom;
