@@ -1,20 +1,8 @@
 """The fill page's progress counts what submit asks for, so it agrees with the list of what is missing."""
-import pytest
-
 from app.services import records
+from tests.test_floor import answer, operator  # noqa: F401  (operator is a fixture)
 
 PRESS_REQUIRED = 8  # six checks, the pressure and the guard photo
-
-
-def answer(client, draft, item, **fields):
-    """Post one answer as the fill page does."""
-    return client.post_form(f"/floor/submissions/{draft.id}/items/{item}", fields, htmx=True)
-
-
-@pytest.fixture
-def operator(login, users, plant):
-    """operator signed in on a tablet session."""
-    return login(users.operator, tablet=True)
 
 
 def test_a_failure_adds_its_reason_and_action_to_what_progress_counts(operator, users, start_draft, db):
