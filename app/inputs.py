@@ -1,7 +1,8 @@
 """Parsing request input through marshmallow schemas (unknown fields are refused)."""
-from flask import request
 from collections.abc import Mapping
+from datetime import datetime
 
+from flask import request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from app.errors import DomainError
@@ -23,7 +24,10 @@ def device_time_field() -> fields.AwareDateTime:
         "invalid_awareness": "Expected a time with its time zone (Z or +01:00)."})
 
 
-def posted_device_time():
+_DeviceTimeSchema = Schema.from_dict({"device_time": device_time_field()}, name="DeviceTimeSchema")
+
+
+def posted_device_time() -> datetime | None:
     """The request's device_time through the one checked field (None when not sent); a malformed one is
     refused with a 422 naming the field, as on every other route that takes it."""
     return load_form(_DeviceTimeSchema(unknown=EXCLUDE))["device_time"]
@@ -52,6 +56,3 @@ class FilterSchema(StrictSchema):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise ValidationError("The end date is before the start date: choose a “to” date on or after "
                                   f"{data['date_from'].isoformat()}.", "date_to")
-
-
-_DeviceTimeSchema = Schema.from_dict({"device_time": device_time_field()}, name="DeviceTimeSchema")

@@ -103,3 +103,15 @@ def test_explaining_an_answer_kept_offline_keeps_its_time(app, users, start_draf
                                new_key(), {"reason": "Valve drifted", "action": "Re-set", "device_time": KEPT})
     assert response.status_code == 200
     assert db.session.scalar(select(Answer.device_time)) == KEPT_UTC.isoformat()
+
+
+def test_a_reason_with_a_malformed_device_time_is_refused(app, users, start_draft, db):
+    """The reason form takes device_time through the same checked field: 422 naming it, nothing explained."""
+    draft = start_draft(users.operator)
+    assert kept_answer(app, users, draft, "hydraulic_pressure", {"value": "171", "device_time": KEPT}).status_code == 200
+    with frozen_clock(NOW):
+        token = outbox_tokens.issue(users.operator, None)
+        response = outbox_post(app, f"/floor/submissions/{draft.id}/items/hydraulic_pressure/explain", token,
+                               new_key(), {"reason": "Valve drifted", "device_time": "yesterday"})
+    assert response.status_code == 422 and "device_time" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Answer.reason)) is None

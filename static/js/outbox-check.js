@@ -104,13 +104,16 @@
     element.dataset.localAnswer = given(item) ? "1" : "";
     const pill = element.querySelector(".item-state");
     const judged = element.querySelector("[data-local-why]"); // check() has said out of spec
-    if (!pill || judged || !element.dataset.localAnswer || !element.classList.contains("item--unanswered")) {
+    if (!pill || judged || !element.dataset.localAnswer) {
       return;
     }
+    // A check's verdict is its answer; any other answer is judged by the server once it has it.
     const checked = element.querySelector(".segment-input:checked");
-    const [state, words] = (checked && CHECK_WORDS[checked.value]) || ["local", "✓ Answered"];
-    pill.className = "item-state item-state--" + state;
-    pill.textContent = words;
+    const words = checked ? CHECK_WORDS[checked.value] : null;
+    if (words || element.classList.contains("item--unanswered")) {
+      pill.className = "item-state item-state--" + (words ? words[0] : "local");
+      pill.textContent = words ? words[1] : "✓ Answered";
+    }
   }
 
   // The server's counts (refreshed by every save it answers) plus the answers the tablet keeps for required
