@@ -165,6 +165,7 @@ def test_offline_answers_show_as_answered_move_progress_and_arrive_with_the_tabl
     page.context.set_offline(False)
     expect(page.locator("body")).to_have_attribute("data-outbox-count", "0")
     expect(item.locator(".save-state")).to_have_attribute("data-state", "saved")
+    page.reload()  # whoever sent them (this page or the service worker), the server's counts now
     expect(progress).to_have_text("3 of 10 done")  # the server also asks for the action taken
     answer = db.session.scalar(select(Answer).where(Answer.item_name == "hydraulic_pressure"))
     kept_at = datetime.fromisoformat(answer.device_time)
