@@ -1,8 +1,9 @@
 """Parsing request input through marshmallow schemas (unknown fields are refused)."""
-from flask import request
 from collections.abc import Mapping
+from datetime import datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validates_schema
+from flask import request
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from app.errors import DomainError
 
@@ -21,6 +22,15 @@ def device_time_field() -> fields.AwareDateTime:
     return fields.AwareDateTime(load_default=None, error_messages={
         "invalid": "Expected an ISO 8601 time, such as 2026-11-30T06:15:00Z.",
         "invalid_awareness": "Expected a time with its time zone (Z or +01:00)."})
+
+
+_DeviceTimeSchema = Schema.from_dict({"device_time": device_time_field()}, name="DeviceTimeSchema")
+
+
+def posted_device_time() -> datetime | None:
+    """The request's device_time through the one checked field (None when not sent); a malformed one is
+    refused with a 422 naming the field, as on every other route that takes it."""
+    return load_form(_DeviceTimeSchema(unknown=EXCLUDE))["device_time"]
 
 
 def load_form(schema: Schema) -> dict:

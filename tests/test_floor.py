@@ -198,7 +198,7 @@ def test_progress_counts_required_answers(operator, users, start_draft):
     """The progress bar comes back out of band with answered / required."""
     draft = start_draft(users.operator)
     html = answer(operator, draft, "guards_in_place", value="pass").get_data(as_text=True)
-    assert 'id="progress" class="progress" hx-swap-oob="true"' in html and "1 of 8 required answered" in html
+    assert 'id="progress" class="progress" hx-swap-oob="true"' in html and "1 of 8 done" in html
 
 
 def test_photo_is_stored_by_hash_without_exif(operator, users, start_draft, db, app):

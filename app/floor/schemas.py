@@ -26,4 +26,4 @@ class ExplainSchema(StrictSchema):
     reason = fields.String(load_default="")
     action = fields.String(load_default="")
     cause_category = fields.String(load_default=None)
-    device_time = fields.String(load_default=None)
+    device_time = device_time_field()  # checked like every change's; the answer keeps its own time

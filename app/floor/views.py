@@ -10,7 +10,7 @@ from app.floor import FILL_ROLES, bp
 from app.floor.context import all_areas, blank_submission, current_station, fill_context, get_submission
 from app.floor.schemas import ExplainSchema, StartSchema, StationSchema
 from app.htmx import hx_redirect, is_htmx
-from app.inputs import load_form
+from app.inputs import load_form, posted_device_time
 from app.security import current_actor, kept_offline_time, roles_required
 from app.services import attachments, catalogue, downtime, records, schedule, submissions
 
@@ -91,8 +91,9 @@ def blank(form_version_id: int):
 def save_answer(submission_id: str, item_name: str):
     """Save one answer; answer with the item, its dependents and the progress bar."""
     submission = get_submission(submission_id)
+    device_time = kept_offline_time(posted_device_time())
     return _saving(submission, item_name, lambda: submissions.save_answer(
-        submission, item_name, request.form.to_dict(flat=False), current_actor()))
+        submission, item_name, request.form.to_dict(flat=False), current_actor(), device_time=device_time))
 
 
 @bp.post("/floor/submissions/<submission_id>/items/<item_name>/explain")
@@ -114,11 +115,12 @@ def add_photo(submission_id: str, item_name: str):
     submission = get_submission(submission_id)
     submissions.require_draft(submission)
     upload = request.files.get("photo")
+    device_time = kept_offline_time(posted_device_time())
 
     def store():
         photo = attachments.store_photo(upload.read() if upload else b"", current_app.config["PHOTO_MAX_BYTES"],
                                         Path(current_app.instance_path), current_user.id)
-        return submissions.add_photo(submission, item_name, photo.sha256, current_actor())
+        return submissions.add_photo(submission, item_name, photo.sha256, current_actor(), device_time)
     return _saving(submission, item_name, store)
 
 

@@ -28,10 +28,11 @@ class Missing:
 
 @dataclass(frozen=True)
 class Progress:
-    """Answered required items out of all visible required items."""
+    """What submit asks for (required answers, reasons and actions for failures): given, out of all."""
 
     answered: int
     required: int
+    unanswered: tuple[str, ...] = ()  # required items with no answer yet: the tablet counts those it keeps offline
 
     @property
     def percent(self) -> int:
@@ -47,27 +48,32 @@ def _required_visible(submission: Submission):
 
 
 def progress(submission: Submission) -> Progress:
-    """How far the operator is."""
-    items = list(_required_visible(submission))
-    done = sum(1 for item, value in items if evaluation.is_answered(item, value))
-    return Progress(done, len(items))
+    """How far the operator is, counted over what submit asks for (so it agrees with missing)."""
+    asks = _asks(submission)
+    unanswered = tuple(need.item for need, given in asks if not given and need.need == "an answer")
+    return Progress(sum(1 for _need, given in asks if given), len(asks), unanswered)
 
 
 def missing(submission: Submission) -> list[Missing]:
     """Unanswered required items, and failures without the explanation on_fail asks for."""
-    result = [Missing(item["name"], item["label"], "an answer")
-              for item, value in _required_visible(submission) if not evaluation.is_answered(item, value)]
+    return [need for need, given in _asks(submission) if not given]
+
+
+def _asks(submission: Submission) -> list[tuple[Missing, bool]]:
+    # One list for progress and missing: what submit asks for, each with whether it is given yet.
     values = answer_values(submission)
+    result = [(Missing(item["name"], item["label"], "an answer"), evaluation.is_answered(item, value))
+              for item, value in _required_visible(submission)]
     for name, answer in answers_by_item(submission).items():
         item = next(i for _s, i in evaluation.iter_items(submission.form_version.definition) if i["name"] == name)
         # Judged again: a scan's verdict moves when the answer it expects changes after it was saved.
         if not evaluation.is_visible(item, values) or evaluation.evaluate(item, answer.value, values).state != "fail":
             continue
         needs = (item.get("on_fail") or {}).get("require", ["reason"])
-        if "reason" in needs and not answer.reason:
-            result.append(Missing(name, item["label"], "a reason for the failure"))
-        if "action" in needs and not answer.action:
-            result.append(Missing(name, item["label"], "the action taken"))
+        if "reason" in needs:
+            result.append((Missing(name, item["label"], "a reason for the failure"), bool(answer.reason)))
+        if "action" in needs:
+            result.append((Missing(name, item["label"], "the action taken"), bool(answer.action)))
     return result
 
 

@@ -131,8 +131,9 @@ def _editable_item(submission: Submission, item_name: str) -> dict:
 
 
 def save_answer(submission: Submission, item_name: str, form: Mapping[str, list[str]], actor: Actor,
-                value: Any = None, parsed: bool = False) -> SaveResult:
-    """Parse, evaluate and store one answer; the same answer posted again changes nothing."""
+                value: Any = None, parsed: bool = False, device_time: datetime | None = None) -> SaveResult:
+    """Parse, evaluate and store one answer; the same answer posted again changes nothing. device_time is
+    the tablet's time of an answer it kept offline (checked, see security.kept_offline_time), within bounds."""
     item = _editable_item(submission, item_name)
     if not parsed:
         try:
@@ -145,7 +146,9 @@ def save_answer(submission: Submission, item_name: str, form: Mapping[str, list[
     if answer is not None and answer.value == value:
         return SaveResult(answer, verdict, False, deps)
     new = {"value": value, "reason": answer.reason if answer else None, "action": answer.action if answer else None}
-    answer = _store(submission, item_name, actor, answer, new, verdict, _first(form, "device_time"), "answer.saved")
+    stamp = device_time_moment(device_time, utcnow()).isoformat() if device_time else None
+    new |= {"device_time": stamp} if stamp else {}  # audited with the answer it dates
+    answer = _store(submission, item_name, actor, answer, new, verdict, stamp, "answer.saved")
     deviations.on_answer(submission, item_name, verdict, actor)  # a failing answer raises its deviation at once
     db.session.commit()
     return SaveResult(answer, verdict, True, deps)
@@ -163,17 +166,10 @@ def explain(submission: Submission, item_name: str, reason: str | None, action: 
     deviation = deviations.item_deviation(submission.id, item_name)
     changed = deviation is not None and deviations.set_cause(deviation, category, new["reason"], new["action"], actor)
     if (answer.reason, answer.action) != (new["reason"], new["action"]):
-        answer = _store(submission, item_name, actor, answer, new, verdict, None, "answer.explained")
+        answer = _store(submission, item_name, actor, answer, new, verdict, answer.device_time, "answer.explained")
         changed = True
     db.session.commit()
     return SaveResult(answer, verdict, changed, [])
-
-
-def _first(form: Mapping[str, Any], key: str) -> str | None:
-    value = form.get(key)
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
 
 
 def drafts_at(station: Station) -> list[Submission]:
@@ -182,11 +178,13 @@ def drafts_at(station: Station) -> list[Submission]:
         Submission.station_id == station.id, Submission.status == DRAFT).order_by(Submission.started_at.desc())))
 
 
-def add_photo(submission: Submission, item_name: str, sha256: str, actor: Actor) -> SaveResult:
+def add_photo(submission: Submission, item_name: str, sha256: str, actor: Actor,
+              device_time: datetime | None = None) -> SaveResult:
     """Attach a stored photo to a photo item (the newest replaces the oldest beyond max_photos)."""
     item = _editable_item(submission, item_name)
     if not item_type(item).takes_photos:
         raise DomainError("This item does not take photos.", status=400)
     answer = answers_by_item(submission).get(item_name)
     photos = [p for p in (answer.value if answer and answer.value else []) if p != sha256] + [sha256]
-    return save_answer(submission, item_name, {}, actor, value=photos[-item.get("max_photos", 1):], parsed=True)
+    return save_answer(submission, item_name, {}, actor, value=photos[-item.get("max_photos", 1):], parsed=True,
+                       device_time=device_time)

@@ -18,7 +18,7 @@
 
   // This script runs before DOMContentLoaded, i.e. before htmx initialises, so
   // these take effect (a <meta name="htmx-config"> still overrides them).
-  // app.css carries the .htmx-indicator rules htmx would otherwise inject as an
+  // base.css carries the .htmx-indicator rules htmx would otherwise inject as an
   // inline <style>, which style-src 'self' blocks.
   if (window.htmx && window.htmx.config) {
     window.htmx.config.includeIndicatorStyles = false;
@@ -289,6 +289,59 @@
     } else {
       form.submit();
     }
+  });
+
+  /* ---------------------------------------------------------------- */
+  /* The list of what stops a submit: each entry jumps to its item      */
+  /* ---------------------------------------------------------------- */
+
+  const JUMP_GAP = 8;
+
+  // The item goes between the sticky fill header and the sticky submit bar, the whole of it when it fits
+  // (its Save reason button included); on a screen too small for that, its reason form, else its head.
+  // The list folds away first to make room. A sticky bar is stuck at the edge whenever it could cover
+  // anything, so its own height is the margin to keep.
+  function bringIntoView(element) {
+    const header = document.querySelector(".fill-header");
+    const bar = document.querySelector(".submit-bar");
+    const top = (header ? header.offsetHeight : 0) + JUMP_GAP;
+    const bottom = window.innerHeight - (bar ? bar.offsetHeight : 0) - JUMP_GAP;
+    const fits = (elt) => elt.getBoundingClientRect().height <= bottom - top;
+    const why = element.querySelector(".why-box");
+    const part = fits(element) || !why ? element : why;
+    const box = part.getBoundingClientRect();
+    let delta = 0;
+    if (!fits(part) || box.top < top) {
+      delta = box.top - top;
+    } else if (box.bottom > bottom) {
+      delta = box.bottom - bottom;
+    }
+    window.scrollBy({ top: delta, left: 0, behavior: "instant" });
+  }
+
+  function firstField(element) {
+    const needsWhy = element.querySelector(".why-box textarea");
+    const fields = element.querySelectorAll("input:not([type=hidden]):not([disabled]), select, textarea, button");
+    return needsWhy && !needsWhy.value ? needsWhy : fields[0] || null;
+  }
+
+  document.addEventListener("click", (evt) => {
+    const link = evt.target && evt.target.closest ? evt.target.closest("a[data-jump]") : null;
+    const element = link ? document.getElementById("item-" + link.dataset.jump) : null;
+    if (!element) {
+      return; // a hidden or unknown item: the plain #anchor does what it can
+    }
+    evt.preventDefault();
+    const details = link.closest("details");
+    if (details) {
+      details.open = false;
+    }
+    bringIntoView(element);
+    const field = firstField(element);
+    if (field) {
+      field.focus({ preventScroll: true }); // keyboard users carry on in the item, the page stays put
+    }
+    history.replaceState(history.state, "", "#item-" + link.dataset.jump);
   });
 
   // For outbox.js: the same save-state words and ids on every path.

@@ -74,15 +74,15 @@
     const element = itemElement(item.itemName);
     const state = element ? element.querySelector(".save-state") : null;
     if (item.state === "waiting") {
-      ui.setSaveState(state, "local", "Saved on this tablet");
+      ui.setSaveState(state, "local", "Saved on this tablet, waiting to send");
     } else {
       ui.setSaveState(state, "error", "Not saved — " + item.error);
     }
     if (element && item.kind === "photo") {
       showPhoto(element, item);
     }
-    if (element && item.kind === "answer" && window.FloorbookLocalCheck) {
-      window.FloorbookLocalCheck.check(element, item);
+    if (element && window.FloorbookLocalCheck) {
+      window.FloorbookLocalCheck.kept(element, item);
     }
   }
 
@@ -127,8 +127,11 @@
   function record(url, method, entries, element, kind) {
     const scope = page();
     const station = element && element.closest ? element.closest("[data-station-id]") : null;
+    // Every change carries when it was made by the tablet's clock: the server dates what it kept offline by it.
+    const stamped = entries.some((e) => e[0] === "device_time") ? entries
+      : entries.concat([["device_time", new Date().toISOString()]]);
     return {
-      key: ui.uuid4(), url: url, method: method, entries: entries, owner: me.id, ownerName: me.name,
+      key: ui.uuid4(), url: url, method: method, entries: stamped, owner: me.id, ownerName: me.name,
       token: me.token, submissionId: scope ? scope.dataset.submissionId || "" : "",
       itemName: element && element.dataset ? element.dataset.item || "" : "", kind: kind, label: labelOf(element, kind),
       stationId: station ? station.dataset.stationId : "",

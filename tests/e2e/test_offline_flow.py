@@ -88,6 +88,8 @@ def test_a_checklist_filled_offline_reaches_the_server_once(app, plant, make_use
     assert by_name["reading_07"].state == "fail" and by_name["reading_07"].reason == "Gauge knocked during changeover"
     assert by_name["remark"].value == "Line ran smooth" and len(by_name["line_photo"].value) == 1
     assert {a.answered_by_id for a in answers} == {operator_id}
+    # Every kind kept offline (numbers, text, photo) is dated by the tablet, a reason given later included.
+    assert [a.item_name for a in answers if not a.device_time] == []
     assert db.session.scalar(select(func.count()).select_from(RecordVersion)) == 1
     assert db.session.get(Submission, submission_id).status == "submitted"
     saved = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "answer.saved")

@@ -88,7 +88,7 @@ def test_operator_fills_the_press_check_on_a_tablet(app, plant, make_user, users
     photo.write_bytes(jpeg_with_exif((320, 240)))
     page.locator("#in-guard_photo").set_input_files(str(photo))
     expect(page.get_by_role("img", name="Photo for Photo of the guard")).to_be_visible()
-    expect(page.locator(".progress-text")).to_have_text("8 of 8 required answered")
+    expect(page.locator(".progress-text")).to_have_text("10 of 10 done")  # eight required answers, the reason and the action
     assert small_targets(page) == []
 
     page.get_by_role("button", name="Submit checklist").tap()
