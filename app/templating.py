@@ -1,4 +1,4 @@
-"""Template helpers: SRI hashes of vendored files and times in the site's zone."""
+"""Template helpers: SRI hashes of vendored files, times in the site's zone, numbers and values in words."""
 import json
 import uuid
 from datetime import datetime, timezone
@@ -10,6 +10,8 @@ from flask import Flask, current_app
 
 from app.items import article
 from app.models.types import utcnow
+from app.services.evaluation import format_number
+from app.services.record_history import plain
 
 
 @lru_cache(maxsize=1)
@@ -76,3 +78,5 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["age"] = age
     app.jinja_env.filters["iso_utc"] = iso_utc
     app.jinja_env.filters["with_article"] = with_article
+    app.jinja_env.globals["number_text"] = format_number  # a reading with the item's decimals and unit
+    app.jinja_env.filters["plain"] = plain  # a stored value in the change history

@@ -159,7 +159,7 @@ def test_review_page_shows_record_and_signing_form(as_user, users, make_record):
     """The review page shows answers, limits, versions, the trail and the signing form with the hash."""
     record = make_record(users.operator)
     html = as_user(users.inspector).get(f"/review/{record.id}").get_data(as_text=True)
-    assert "Hydraulic pressure" in html and "Spec 140 to 160 bar" in html
+    assert "Hydraulic pressure" in html and "LSL 140.0 · USL 160.0 bar" in html
     assert f'name="sha256" value="{record.versions[-1].sha256}"' in html
     assert "submission.submitted" in html and "Sign “Reviewed”" in html
 

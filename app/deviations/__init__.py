@@ -21,30 +21,6 @@ def _open_count() -> dict:
 
 
 @bp.app_template_global()
-def item_deviation(submission_id: str, item_name: str):
-    """The item's open or acknowledged deviation raised by its answer (the on_fail prompt shows it)."""
-    return deviations.item_deviation(submission_id, item_name)
-
-
-@bp.app_template_global()
-def record_deviations(submission_id: str) -> list:
-    """Every deviation raised from a record, oldest first (record and review pages)."""
-    return deviations.for_submission(submission_id)
-
-
-@bp.app_template_global()
-def deviation_item_label(deviation) -> str | None:
-    """The label of the item whose answer raised the deviation (None when raised by hand)."""
-    return deviations.item_label(deviation)
-
-
-@bp.app_template_global()
-def station_deviations(station_id: int) -> list:
-    """The station's open and acknowledged deviations (station home)."""
-    return deviations.open_at(station_id)
-
-
-@bp.app_template_global()
 def cause_categories() -> list[str]:
     """The configured cause categories."""
     return deviations.cause_categories()

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.htmx import render_page_or_partial
 from app.inputs import StrictSchema, load_form
 from app.security import current_actor, roles_required
-from app.services import deviations, search
+from app.services import deviations, record_history, search
 
 
 @bp.get("")
@@ -39,7 +39,9 @@ def show(deviation_id: int):
 
 
 def _page(deviation, error: DomainError | None = None):
-    html = render_template("deviations/show.html", deviation=deviation, timeline=deviations.timeline(deviation),
+    timeline = deviations.timeline(deviation)
+    html = render_template("deviations/show.html", deviation=deviation, timeline=timeline,
+                           actors=record_history.actor_names(timeline),
                            item_label=deviations.item_label(deviation), deciders=deviations.deciders(),
                            decisions=deviations.DECISION_WORDS, error=error, form=request.form if error else {})
     return html, error.status if error else 200

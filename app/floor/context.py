@@ -1,5 +1,5 @@
 """What the floor views need from the request: the current station and a submission by id."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from flask import g, session
@@ -7,38 +7,48 @@ from sqlalchemy import select
 
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Answer, Area, FormVersion, Site, Station, Submission, User
+from app.models import Area, FormVersion, Site, Station, Submission, User
 from app.models.types import utcnow
-from app.services import catalogue, downtime, records, submissions
+from app.services import catalogue, deviations, downtime, item_views, records, submissions
 from app.services.shifts import shift_at
 
 # The id a blank fill page carries until the tablet gives it the UUID of the submission it starts offline.
 BLANK_ID = "00000000-0000-4000-8000-000000000000"
 
 
-@dataclass
-class BlankSubmission:
-    """A submission not started yet, shaped like one: what the fill page for an offline start renders."""
+@dataclass(frozen=True)
+class FillHeader:
+    """What the fill page's header and forms name: the submission id, station, shift, form version, who started it."""
 
-    form_version: FormVersion
+    id: str
     station: Station
-    started_by: User
-    shift_date: date
     shift_code: str
-    id: str = BLANK_ID
-    status: str = "draft"
-    answers: list[Answer] = field(default_factory=list)
+    shift_date: date
+    form_version: FormVersion
+    started_by: str
+    blank: bool = False
+
+    @classmethod
+    def of(cls, submission: Submission) -> "FillHeader":
+        """The header of a draft."""
+        return cls(submission.id, submission.station, submission.shift_code, submission.shift_date,
+                   submission.form_version, submission.started_by.printed_name)
 
 
-def blank_submission(form_version_id: int, station_id: int | None, user: User) -> BlankSubmission:
-    """The blank fill page's submission, for a form that applies at the station (404 otherwise)."""
+def blank_context(form_version_id: int, station_id: int | None, user: User) -> dict:
+    """The fill page of a form not started yet, at a station where it applies (404 otherwise)."""
     version = db.session.get(FormVersion, form_version_id)
     station = db.session.get(Station, station_id) if station_id else None
     if version is None or station is None or not catalogue.applies_to(version, station):
         raise DomainError("That form does not apply at that station.", status=404)
     site = db.session.scalar(select(Site))
     shift = shift_at(site.shift_pattern, site.timezone, utcnow())
-    return BlankSubmission(version, station, user, shift.date, shift.code)
+    header = FillHeader(BLANK_ID, station, shift.code, shift.date, version, user.printed_name, blank=True)
+    snapshot = item_views.from_blank(version.definition)
+    required = sum(1 for view in snapshot.items if view.required and view.visible)
+    return {"header": header, "definition": version.definition, "snapshot": snapshot,
+            "causes": deviations.cause_categories(), "progress": records.Progress(0, required),
+            "downtime": downtime.running_at(station)}
 
 
 def current_station() -> Station | None:
@@ -67,13 +77,12 @@ def get_submission(submission_id: str) -> Submission:
 
 
 def fill_context(submission: Submission) -> dict:
-    """Everything the fill page and its fragments render from."""
+    """Everything the fill page and its fragments render from: one snapshot of the items for the request."""
     return {
-        "submission": submission,
+        "header": FillHeader.of(submission),
         "definition": submission.form_version.definition,
-        "answers": submissions.answers_by_item(submission),
-        "values": submissions.answer_values(submission),
+        "snapshot": item_views.from_draft(submission),
+        "causes": deviations.cause_categories(),
         "progress": records.progress(submission),
-        "editable": submission.status == "draft",
         "downtime": downtime.running_at(submission.station),
     }

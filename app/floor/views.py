@@ -7,12 +7,12 @@ from flask_login import current_user
 from app.errors import DomainError
 from app.idempotent import idempotent
 from app.floor import FILL_ROLES, bp
-from app.floor.context import all_areas, blank_submission, current_station, fill_context, get_submission
+from app.floor.context import all_areas, blank_context, current_station, fill_context, get_submission
 from app.floor.schemas import ExplainSchema, StartSchema, StationSchema
 from app.htmx import hx_redirect, is_htmx
 from app.inputs import load_form, posted_device_time
 from app.security import current_actor, kept_offline_time, roles_required
-from app.services import attachments, catalogue, downtime, records, schedule, submissions
+from app.services import attachments, catalogue, deviations, downtime, records, schedule, submissions
 
 
 @bp.get("/")
@@ -35,7 +35,7 @@ def home():
     drafts = submissions.drafts_at(station)
     return render_template("floor/home.html", station=station, forms=catalogue.forms_for_station(station),
                            drafts=drafts, due=schedule.station_due(station, drafts),
-                           downtime=downtime.running_at(station))
+                           downtime=downtime.running_at(station), open_here=deviations.open_at(station.id))
 
 
 @bp.get("/floor/stations")
@@ -81,8 +81,8 @@ def fill(submission_id: str):
 @roles_required(*FILL_ROLES)
 def blank(form_version_id: int):
     """The fill page of a form not started yet: the tablet keeps it to start the form offline."""
-    submission = blank_submission(form_version_id, request.args.get("station", type=int), current_user)
-    return render_template("floor/fill.html", **fill_context(submission), missing=None, blank=True)
+    context = blank_context(form_version_id, request.args.get("station", type=int), current_user)
+    return render_template("floor/fill.html", **context, missing=None)
 
 
 @bp.post("/floor/submissions/<submission_id>/items/<item_name>")

@@ -1,11 +1,8 @@
-"""What record pages render from: a version's document shaped for the item macros, plus its history."""
-from sqlalchemy import select
-
+"""What record pages render from: one snapshot of a version's items, its deviations, history and audit trail."""
 from app.errors import DomainError
 from app.extensions import db
-from app.models import AuditEvent, RecordVersion, Submission
-from app.services import submissions
-from app.services.documents import document_answers, document_values
+from app.models import RecordVersion, Submission
+from app.services import deviations, item_views, record_history, submissions
 
 
 def get_record(record_id: str) -> Submission:
@@ -25,14 +22,15 @@ def get_version(submission: Submission, number: int) -> RecordVersion:
 
 
 def record_context(submission: Submission, version: RecordVersion | None = None) -> dict:
-    """Everything the record and review pages show."""
+    """Everything the record and review pages show, each queried once."""
     version = version or submission.versions[-1]
     document = version.document
-    trail = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity_type == "submission", AuditEvent.entity_id == submission.id).order_by(AuditEvent.seq)).all()
+    raised = deviations.for_submission(submission.id)
+    snapshot = item_views.from_document(document, submission.form_version.definition, raised)
     return {
-        "submission": submission, "version": version, "document": document,
-        "definition": submission.form_version.definition, "answers": document_answers(document),
-        "values": document_values(document), "editable": False, "latest": submission.versions[-1],
-        "signatures": [(s, v) for v in submission.versions for s in v.signatures], "trail": trail,
+        "submission": submission, "version": version, "document": document, "snapshot": snapshot,
+        "raised": raised, "item_labels": snapshot.labels(), "latest": submission.versions[-1],
+        "signatures": [(s, v) for v in submission.versions for s in v.signatures],
+        "history": record_history.record_history(submission, version.version),
+        "trail": record_history.audit_trail(submission.id),
     }

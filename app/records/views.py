@@ -4,18 +4,10 @@ from flask_login import current_user
 
 from app.errors import DomainError
 from app.extensions import db
-from app.models import User
 from app.records import CORRECT_ROLES, READ_ROLES, bp, public_base_url
 from app.records.context import get_record, get_version, record_context
 from app.security import current_actor, roles_required
 from app.services import corrections, pdf as pdf_service, submissions, verify as verify_service
-
-
-@bp.app_template_global()
-def user_name(user_id: int | None) -> str:
-    """A user's printed name for the audit trail ('system' for none)."""
-    user = db.session.get(User, user_id) if user_id else None
-    return user.printed_name if user else "system"
 
 
 @bp.get("/records/<record_id>")

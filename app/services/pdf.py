@@ -13,13 +13,11 @@ from app.extensions import db
 from app.items import item_type
 from app.models import Attachment, RecordVersion, RenderedPdf, Signature
 from app.models.types import utcnow
-from app.services import deviations, evaluation
+from app.services import deviations, item_views, record_history
 from app.services.attachments import derivative_path
 from app.services.pdf_worker import render_in_worker
 
 log = logging.getLogger(__name__)
-VERDICT_WORDS = {"ok": "OK", "warn": "Warning", "fail": "Out of spec", "na": "N/A", "info": "Info",
-                 "unanswered": "Not answered"}
 
 
 @dataclass(frozen=True)
@@ -140,43 +138,29 @@ def record_html(version: RecordVersion, state: RecordState, generated_by: str, b
 
 
 def record_context(version: RecordVersion, state: RecordState, generated_by: str, base_url: str) -> dict:
-    """Everything record.html shows: the frozen document plus signatures, photos, history and stamps."""
-    doc, form_version = version.document, version.submission.form_version
+    """Everything record.html shows: the version's item views plus signatures, photos, history and stamps."""
+    doc, submission = version.document, version.submission
+    form_version = submission.form_version
     superseded_by = state.latest if state.latest > version.version else None
     stamps = ([f"SUPERSEDED BY VERSION {superseded_by}"] if superseded_by else []) + \
              ([] if state.signatures else ["NOT SIGNED"])
     verify_url = f"{base_url.rstrip('/')}/verify?sha256={version.sha256}"
-    corrections = _corrections(version)
-    changed = {change["item"]: c["version"] for c in corrections for change in c.get("changes", [])}
+    history = record_history.record_history(submission, version.version)
+    changed = {c.item: c.version for c in history.corrections if c.item}
     return {
         "doc": doc, "sha256": version.sha256, "latest": state.latest, "superseded_by": superseded_by,
         "stamps": stamps, "signatures": state.signatures,
         "sign_off": form_version.definition.get("sign_off", []), "form_published_at": form_version.published_at,
-        "sections": _sections(doc, form_version.definition, changed), "photos": _photos(doc),
-        "corrections": corrections, "deviations": state.deviations,
+        "snapshot": item_views.from_document(doc, form_version.definition, changed=changed), "photos": _photos(doc),
+        "history": history, "deviations": state.deviations,
         "generated_at": utcnow(), "generated_by": generated_by, "verify_url": verify_url,
         "qr": segno.make(verify_url, error="m").svg_data_uri(scale=4, border=0),
-        "verdict_words": VERDICT_WORDS, "number_text": evaluation.format_number, "plain": plain,
     }
-
-
-def _sections(doc: dict, definition: dict, changed: dict[str, int]) -> list[dict]:
-    """Items of the frozen document grouped by section, with their definition and the version that last corrected them."""
-    titles = {s["name"]: s.get("title") or s["name"] for s in definition.get("sections", [])}
-    specs = {item["name"]: item for _section, item in evaluation.iter_items(definition)}
-    sections: list[dict] = []
-    for item in doc["items"]:
-        if not sections or sections[-1]["name"] != item["section"]:
-            sections.append({"name": item["section"], "title": titles.get(item["section"], item["section"]), "rows": []})
-        # The frozen unit and limits win over the definition's: they are what applied when the record was made.
-        spec = {**specs.get(item["item"], {}), "unit": item.get("unit"), **(item.get("limits") or {})}
-        sections[-1]["rows"].append({"item": item, "spec": spec, "changed_in": changed.get(item["item"])})
-    return sections
 
 
 def _photos(doc: dict) -> dict[str, dict]:
     """Each photo's display derivative (as a file URL) and capture details, by original sha256."""
-    wanted = [sha for item in doc["items"] if item_type(item["type"]).takes_photos and item.get("value") for sha in item["value"]]
+    wanted = [sha for item in item_views.frozen_items(doc) if item_type(item.type).takes_photos and item.value for sha in item.value]
     if not wanted:
         return {}
     root = Path(current_app.instance_path)
@@ -187,24 +171,3 @@ def _photos(doc: dict) -> dict[str, dict]:
                                     "uploaded_at": attachment.uploaded_at,
                                     "width": attachment.width, "height": attachment.height}
     return found
-
-
-def _corrections(version: RecordVersion) -> list[dict]:
-    """The corrections that led to this version (versions 2..n), oldest first."""
-    earlier = db.session.scalars(select(RecordVersion).where(
-        RecordVersion.submission_id == version.submission_id, RecordVersion.version >= 2,
-        RecordVersion.version <= version.version).order_by(RecordVersion.version))
-    return [{"version": v.version, **v.document["correction"]} for v in earlier if "correction" in v.document]
-
-
-def plain(value) -> str:
-    """A JSON value as words for the change history: 150, 46.5, "a, b", "—" for nothing."""
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, float):
-        return f"{value:.6f}".rstrip("0").rstrip(".")
-    if isinstance(value, list):
-        return ", ".join(plain(v) for v in value)
-    return str(value)

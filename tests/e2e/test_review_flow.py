@@ -19,7 +19,7 @@ def test_inspector_reviews_and_signs_with_password(app, make_user, make_record, 
     page.get_by_role("link", name="Review 1 waiting").tap()
     expect(page.get_by_role("heading", name="Waiting for your signature")).to_be_visible()
     page.get_by_role("link", name="Review Press start-of-shift check · Press 1").tap()
-    expect(page.get_by_text("Spec 140 to 160 bar")).to_be_visible()
+    expect(page.get_by_text("LSL 140.0 · USL 160.0 bar")).to_be_visible()
 
     page.get_by_label("Username").fill("inspector1")
     page.get_by_label("Password").fill("not-my-password")
