@@ -1,9 +1,16 @@
-"""Engine set-up: SQLite pragmas and serialised writes (DESIGN.md §11)."""
-from sqlalchemy import event
+"""Engine set-up: SQLite pragmas and serialised writes (DESIGN.md §11), and the transaction kinds a request uses:
+read-only (no lock), a write (SQLite: BEGIN IMMEDIATE behind one lock per process) and a lazily durable write."""
+import threading
+
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
 READ_ONLY = "floorbook_read_only"
+LAZY = "floorbook_lazily_durable"
+_HOLDS_LOCK = "floorbook_holds_write_lock"
+_SYNCHRONOUS = "floorbook_synchronous"
+LOCK_WAIT_SECONDS = 15.0  # as busy_timeout: after that the write goes on to SQLite's own wait
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -14,9 +21,13 @@ SQLITE_PRAGMAS = (
 
 
 def configure_engine(engine: Engine) -> None:
-    """On SQLite, set the pragmas on every connection and begin every transaction IMMEDIATE."""
+    """On SQLite, set the pragmas on every connection and begin every write transaction IMMEDIATE, one at a time."""
     if engine.dialect.name != "sqlite":
         return
+    # Threads of one process queue here, in order, instead of in SQLite's busy handler, which polls with
+    # sleeps of up to 100 ms (a waiter wakes late, and a long queue ends in "database is locked").
+    # A plain Lock, not an RLock: a pool reset may release it from another thread.
+    write_lock = threading.Lock()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -31,8 +42,46 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(connection) -> None:
         # Writers queue on the database lock instead of failing later on lock upgrade;
         # a transaction begun by read_only() only reads, so it takes no lock (WAL readers never block).
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        info = connection.connection.info
+        synchronous = "NORMAL" if options.get(LAZY, False) else "FULL"
+        if info.get(_SYNCHRONOUS, "FULL") != synchronous:  # a connection setting, changed outside a transaction
+            connection.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
+            info[_SYNCHRONOUS] = synchronous
+        info[_HOLDS_LOCK] = write_lock.acquire(timeout=LOCK_WAIT_SECONDS)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except Exception:
+            _release(info)
+            raise
+
+    def _release(info: dict) -> None:
+        if info.pop(_HOLDS_LOCK, False):
+            write_lock.release()
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection) -> None:
+        # The event comes before the driver's commit; commit here so the next writer starts after it,
+        # not while this one still writes (the driver's own commit is then a no-op).
+        try:
+            connection.connection.dbapi_connection.commit()
+        finally:
+            _release(connection.connection.info)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(connection) -> None:
+        try:
+            connection.connection.dbapi_connection.rollback()
+        finally:
+            _release(connection.connection.info)
+
+    @event.listens_for(engine, "reset")
+    def _on_reset(_dbapi_connection, record, _state) -> None:
+        # A connection returned to the pool mid-transaction is rolled back by the pool, without the event above.
+        _release(record.info)
 
 
 def read_only(session: Session | scoped_session) -> None:
@@ -43,6 +92,43 @@ def read_only(session: Session | scoped_session) -> None:
     target = session() if isinstance(session, scoped_session) else session
     if not target.in_transaction():
         target.connection(execution_options={READ_ONLY: True})
+
+
+def end_transaction(session: Session | scoped_session) -> None:
+    """Commit the session's transaction (if any) keeping what it loaded: nothing is read again after it.
+
+    A save renders from the objects it just wrote; reloading them would cost statements and, on SQLite,
+    take the write lock again for the render.
+    """
+    target = session() if isinstance(session, scoped_session) else session
+    if not target.in_transaction():
+        return
+    expire, target.expire_on_commit = target.expire_on_commit, False
+    try:
+        target.commit()
+    finally:
+        target.expire_on_commit = expire
+
+
+def reading(session: Session | scoped_session) -> None:
+    """End the current transaction keeping what it loaded, and begin the next one read-only (a render)."""
+    end_transaction(session)
+    read_only(session)
+
+
+def lazily_durable(session: Session | scoped_session) -> None:
+    """Begin the session's next transaction as a write whose commit does not wait for the disk.
+
+    For what may be lost in a power cut without harm (a stored idempotent response: its change is
+    durable already, and a replay of a lost response says the change was saved). SQLite runs it with
+    synchronous=NORMAL (WAL: consistent, not yet flushed), PostgreSQL with synchronous_commit off.
+    The current transaction, if any, is committed first (durably, as it began).
+    """
+    target = session() if isinstance(session, scoped_session) else session
+    end_transaction(target)
+    connection = target.connection(execution_options={LAZY: True})
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def append_only_ddl(dialect: str, table: str) -> tuple[list[str], list[str]]:

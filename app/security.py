@@ -8,6 +8,7 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
+from app.database import end_transaction, read_only
 from app.extensions import csrf, db, login_manager
 from app.htmx import hx_redirect, is_htmx
 from app.models import User
@@ -137,6 +138,7 @@ def _idle_expired() -> bool:
 def _before_request():
     if request.endpoint == "static":  # files need no database (the service worker fetches the shell at once)
         return None
+    read_only(db.session)  # the device, the user and the CSRF check only read: no write lock (_end_reading)
     g.device = device_for_token(request.cookies.get(current_app.config["DEVICE_COOKIE"]))
     if not current_user.is_authenticated:
         return None
@@ -146,6 +148,12 @@ def _before_request():
         return hx_redirect(target) if is_htmx() else redirect(target)
     session["last_seen"] = utcnow().isoformat()
     return None
+
+
+def _end_reading():
+    # The view begins its own transaction (a write, by default); what was loaded here stays loaded.
+    if request.endpoint != "static":
+        end_transaction(db.session)
 
 
 def _security_headers(response):
@@ -168,6 +176,7 @@ def register_security(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_before_request)
     app.before_request(_csrf_unless_outbox)
+    app.before_request(_end_reading)
     app.after_request(_security_headers)
 
     @app.context_processor

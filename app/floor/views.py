@@ -4,7 +4,9 @@ from pathlib import Path
 from flask import current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
+from app.database import reading
 from app.errors import DomainError
+from app.extensions import db
 from app.idempotent import idempotent
 from app.floor import FILL_ROLES, bp
 from app.floor.context import all_areas, blank_context, current_station, fill_context, get_submission
@@ -104,6 +106,7 @@ def explain(submission_id: str, item_name: str):
     submission = get_submission(submission_id)
     data = load_form(ExplainSchema())
     submissions.explain(submission, item_name, data["reason"], data["action"], current_actor(), data["cause_category"])
+    reading(db.session)  # the render reads what the change left loaded, without the write lock
     return _item_response(submission, item_name, [])
 
 
@@ -160,8 +163,11 @@ def _saving(submission, item_name: str, save):
     except DomainError as error:
         if error.status not in (413, 422):
             raise
+        db.session.rollback()  # a refused value changed nothing; the render must not hold the write lock
+        reading(db.session)
         reasons = " ".join(r for rs in error.errors.values() for r in (rs if isinstance(rs, list) else [rs]))
         return _item_response(submission, item_name, [], error=reasons or error.message, status=error.status)
+    reading(db.session)  # committed: the render reads what the save left loaded, without the write lock
     return _item_response(submission, item_name, result.dependents)
 
 

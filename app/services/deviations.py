@@ -104,6 +104,11 @@ def item_deviation(submission_id: str, item_name: str) -> Deviation | None:
 def _sync_item(submission: Submission, item: dict, answer: Answer | None, state: str, visible: bool,
                actor: Actor) -> None:
     current = item_deviation(submission.id, item["name"])
+    _sync_with(submission, item, answer, state, visible, actor, current)
+
+
+def _sync_with(submission: Submission, item: dict, answer: Answer | None, state: str, visible: bool,
+               actor: Actor, current: Deviation | None) -> None:
     if state == "fail" and visible and answer is not None:
         statement = answer_statement(submission, item, answer, answer.answered_by)
         if current is None:
@@ -124,22 +129,28 @@ def _sync_item(submission: Submission, item: dict, answer: Answer | None, state:
         _changed(current, "deviation.closed", before, actor)
 
 
-def on_answer(submission: Submission, item_name: str, verdict: evaluation.Verdict, actor: Actor) -> None:
+def on_answer(submission: Submission, item_name: str, verdict: evaluation.Verdict, actor: Actor,
+              was_failing: bool = True) -> None:
     """Keep the item's deviation in step with its new answer: raise on fail, update, or close when it passes.
 
     Items whose show_if depends on this answer are kept in step too (a hidden item's failure no longer counts).
-    Runs in the answer's transaction; the caller commits.
+    Runs in the answer's transaction; the caller commits. was_failing: the answer replaced a failing one.
     """
     definition = submission.form_version.definition
     items = {item["name"]: item for _s, item in evaluation.iter_items(definition)}
     answers = {a.item_name: a for a in submission.answers}
     values = {name: a.value for name, a in answers.items()}
     shown = evaluation.visible_names(definition, values)
-    _sync_item(submission, items[item_name], answers.get(item_name), verdict.state, item_name in shown, actor)
+    # Only a failure raises, and a passing answer only closes an open deviation, which exists only while the
+    # answer before it failed: a pass after a pass has nothing to look up (most saves).
+    if verdict.state == "fail" or was_failing:
+        _sync_item(submission, items[item_name], answers.get(item_name), verdict.state, item_name in shown, actor)
     for name in evaluation.dependents(definition, item_name, transitive=True):
         answer = answers.get(name)
         state = evaluation.evaluate(items[name], answer.value if answer else None, values).state
-        _sync_item(submission, items[name], answer, state, name in shown, actor)
+        # A failing one's visibility can raise or close; one that failed may pass now (a scan's expected answer).
+        if state == "fail" or (answer is not None and answer.state == "fail"):
+            _sync_item(submission, items[name], answer, state, name in shown, actor)
 
 
 def on_correction(submission: Submission, before: dict, after: dict, corrector: User, at: datetime,

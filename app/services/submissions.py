@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from sqlalchemy import select
 
 from app.canonical import canonical_json
+from app.database import end_transaction
 from app.errors import DomainError
 from app.extensions import db
 from app.items import item_type
@@ -120,7 +121,19 @@ def _store(submission: Submission, item_name: str, actor: Actor, answer: Answer 
     return answer
 
 
+def _lock(submission: Submission) -> None:
+    """Hold the submission for this transaction, so that two saves of one item run one after the other.
+
+    On SQLite the write transaction (BEGIN IMMEDIATE) holds the database already; on PostgreSQL a row lock
+    makes a concurrent save wait for this one's commit, then read its answer (no duplicate insert).
+    """
+    if db.engine.dialect.name == "postgresql":
+        db.session.refresh(submission, with_for_update=True)
+        db.session.expire(submission, ["answers"])
+
+
 def _editable_item(submission: Submission, item_name: str) -> dict:
+    _lock(submission)
     require_draft(submission)
     item = find_item(submission, item_name)
     if not item_type(item).answerable:
@@ -146,11 +159,13 @@ def save_answer(submission: Submission, item_name: str, form: Mapping[str, list[
     if answer is not None and answer.value == value:
         return SaveResult(answer, verdict, False, deps)
     new = {"value": value, "reason": answer.reason if answer else None, "action": answer.action if answer else None}
+    was_failing = answer is not None and answer.state == "fail"
     stamp = device_time_moment(device_time, utcnow()).isoformat() if device_time else None
     new |= {"device_time": stamp} if stamp else {}  # audited with the answer it dates
     answer = _store(submission, item_name, actor, answer, new, verdict, stamp, "answer.saved")
-    deviations.on_answer(submission, item_name, verdict, actor)  # a failing answer raises its deviation at once
-    db.session.commit()
+    # A failing answer raises its deviation at once; a passing one closes the deviation its failure raised.
+    deviations.on_answer(submission, item_name, verdict, actor, was_failing=was_failing)
+    end_transaction(db.session)  # the response renders from what is loaded: nothing is read again
     return SaveResult(answer, verdict, True, deps)
 
 
@@ -168,7 +183,7 @@ def explain(submission: Submission, item_name: str, reason: str | None, action: 
     if (answer.reason, answer.action) != (new["reason"], new["action"]):
         answer = _store(submission, item_name, actor, answer, new, verdict, answer.device_time, "answer.explained")
         changed = True
-    db.session.commit()
+    end_transaction(db.session)
     return SaveResult(answer, verdict, changed, [])
 
 

@@ -148,8 +148,9 @@ def wake_cost(app: Flask, changer: Changer, station_id: int, rounds: int = 30) -
 
     def wake(notifier: Notifier) -> str:
         read_only(db.session)
-        board.is_live(screen_id)
-        message, _ = stream._changes(notifier, db.session.get(BoardScreen, screen_id), last, full=False)
+        screen = db.session.get(BoardScreen, screen_id)  # the stream reads its screen (revoked?) on each wake
+        assert screen.revoked_at is None
+        message, _ = stream._changes(notifier, screen, last, full=False)
         db.session.remove()
         assert message, "the wake found no change to send"
         return message
