@@ -1,10 +1,10 @@
-"""Reading frozen record documents: answers as the item macros expect them, and re-judging items."""
+"""Reading frozen record documents as the item macros expect them (typed documents: record_document)."""
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from app.services import evaluation
+from app.services.record_document import RecordDocument
 
 
 @dataclass(frozen=True)
@@ -30,18 +30,5 @@ def document_answers(document: dict) -> dict[str, DocAnswer]:
 
 
 def document_values(document: dict) -> dict[str, Any]:
-    """Values of the visible items of a document."""
-    return {i["item"]: i["value"] for i in document["items"] if i["visible"] and i["value"] is not None}
-
-
-def rejudge(definition: dict, document: dict, values: dict[str, Any]) -> None:
-    """Apply new values to a document in place: visibility, values, verdicts and the summary."""
-    shown = evaluation.visible_names(definition, values)
-    by_name = {item["name"]: item for _section, item in evaluation.iter_items(definition)}
-    for entry in document["items"]:
-        visible = entry["item"] in shown
-        value = values.get(entry["item"]) if visible else None
-        entry["visible"], entry["value"] = visible, value
-        entry["verdict"] = evaluation.evaluate(by_name[entry["item"]], value).to_dict()
-    document["summary"] = {state: sum(1 for i in document["items"] if i["verdict"]["state"] == state)
-                           for state in ("ok", "warn", "fail", "na")}
+    """Values of the visible items of a document (the record pages' context; RecordDocument.values does it)."""
+    return RecordDocument.from_dict(document).values()

@@ -15,6 +15,7 @@ from app.models.types import utcnow
 from app.services import deviations, evaluation
 from app.services.attachments import derivative_path
 from app.services.pdf_worker import render_in_worker
+from app.services.record_document import RecordDocument
 
 log = logging.getLogger(__name__)
 VERDICT_WORDS = {"ok": "OK", "warn": "Warning", "fail": "Out of spec", "na": "N/A", "info": "Info",
@@ -151,7 +152,7 @@ def record_context(version: RecordVersion, state: RecordState, generated_by: str
         "doc": doc, "sha256": version.sha256, "latest": state.latest, "superseded_by": superseded_by,
         "stamps": stamps, "signatures": state.signatures,
         "sign_off": form_version.definition.get("sign_off", []), "form_published_at": form_version.published_at,
-        "sections": _sections(doc, form_version.definition, changed), "photos": _photos(doc),
+        "sections": _sections(doc, form_version.definition, changed), "photos": _photos(version.record),
         "corrections": corrections, "deviations": state.deviations,
         "generated_at": utcnow(), "generated_by": generated_by, "verify_url": verify_url,
         "qr": segno.make(verify_url, error="m").svg_data_uri(scale=4, border=0),
@@ -173,9 +174,9 @@ def _sections(doc: dict, definition: dict, changed: dict[str, int]) -> list[dict
     return sections
 
 
-def _photos(doc: dict) -> dict[str, dict]:
+def _photos(doc: RecordDocument) -> dict[str, dict]:
     """Each photo's display derivative (as a file URL) and capture details, by original sha256."""
-    wanted = [sha for item in doc["items"] if item["type"] == "photo" and item.get("value") for sha in item["value"]]
+    wanted = [sha for item in doc.items if item.type == "photo" and item.value for sha in item.value]
     if not wanted:
         return {}
     root = Path(current_app.instance_path)
@@ -193,7 +194,7 @@ def _corrections(version: RecordVersion) -> list[dict]:
     earlier = db.session.scalars(select(RecordVersion).where(
         RecordVersion.submission_id == version.submission_id, RecordVersion.version >= 2,
         RecordVersion.version <= version.version).order_by(RecordVersion.version))
-    return [{"version": v.version, **v.document["correction"]} for v in earlier if "correction" in v.document]
+    return [{"version": v.version, **v.record.correction.to_dict()} for v in earlier if v.record.correction is not None]
 
 
 def plain(value) -> str:
