@@ -83,7 +83,8 @@ def correct(version: RecordVersion, user, item_name: str, new, reason: str) -> R
     item["value"], item["verdict"] = new, evaluation.evaluate(spec, new).to_dict()
     doc["version"] = version.version + 1
     doc["correction"] = {"reason": reason, "by": {"username": user.username, "printed_name": user.printed_name},
-                         "at": (AT + timedelta(hours=2)).isoformat(), "changes": [change]}
+                         "at": (AT + timedelta(hours=2)).isoformat(), "from_version": version.version,
+                         "changes": [change]}
     body = canonical_json(doc)
     newer = RecordVersion(submission_id=version.submission_id, version=doc["version"], canonical_json=body,
                           sha256=sha256_hex(body), created_by_id=user.id, reason=reason)

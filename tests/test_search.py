@@ -1,4 +1,5 @@
 """Records search for auditors: each filter, pagination, the keyset walk, the filter schema and the page."""
+import dataclasses
 import random
 from datetime import date, datetime, timedelta, timezone
 
@@ -53,7 +54,7 @@ def sign(db, submission: Submission, signer, meaning: str = "Reviewed") -> Signa
 
 def correct(db, submission: Submission, user) -> None:
     """Add version n+1 of the record (a correction)."""
-    document = {**current_version(submission).document, "version": submission.current_version + 1}
+    document = dataclasses.replace(current_version(submission).record, version=submission.current_version + 1)
     records.add_version(submission, document, Actor(user.id), reason="Typo in the wrench id")
     db.session.commit()
 

@@ -2,7 +2,7 @@
 import json
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +12,9 @@ from app.models.form import FormVersion
 from app.models.plant import Station
 from app.models.types import UTCDateTime, utcnow
 from app.models.user import Device, User
+
+if TYPE_CHECKING:
+    from app.services.record_document import RecordDocument
 
 DRAFT, SUBMITTED, SIGNED, VOID = "draft", "submitted", "signed", "void"
 # submitted: awaiting some signature of sign_off on the current version; signed: all given.
@@ -102,8 +105,15 @@ class RecordVersion(db.Model):
 
     @cached_property
     def document(self) -> dict:
-        """The frozen record as a dict."""
+        """The frozen record as a dict (what the templates read)."""
         return json.loads(self.canonical_json)
+
+    @cached_property
+    def record(self) -> "RecordDocument":
+        """The frozen record as a typed RecordDocument (what services read)."""
+        from app.services.record_document import RecordDocument  # the service layer sits above the models
+
+        return RecordDocument.from_json(self.canonical_json)
 
 
 class Attachment(db.Model):

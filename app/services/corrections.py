@@ -1,5 +1,4 @@
 """Corrections after submit: a new record version with a reason; earlier versions never change."""
-import copy
 from typing import Mapping
 
 from app.errors import DomainError
@@ -10,7 +9,6 @@ from app.models.submission import SIGNED, SUBMITTED
 from app.models.types import utcnow
 from app.services import audit, deviations, evaluation
 from app.services.audit import Actor
-from app.services.documents import document_values, rejudge
 from app.services.records import add_version
 from app.services.signing import refresh_awaiting
 from app.services.submissions import find_item
@@ -35,26 +33,14 @@ def correct_record(submission: Submission, item_name: str, form: Mapping[str, li
     except evaluation.AnswerError as error:
         raise DomainError(str(error), {"value": [str(error)]}) from error
     previous = submission.versions[-1]
-    document = copy.deepcopy(previous.document)
-    values = document_values(document)
-    old = values.get(item_name)
+    before = previous.record
+    old = before.values().get(item_name)
     if old == value:
         raise DomainError("The new value is the same as the current one.", {"value": ["Nothing to correct."]})
-    if value is None:
-        values.pop(item_name, None)
-    else:
-        values[item_name] = value
-    rejudge(submission.form_version.definition, document, values)
     now = utcnow()
-    person = {"username": corrector.username, "printed_name": corrector.printed_name}
-    for entry in document["items"]:
-        if entry["item"] == item_name:
-            entry["answered_by"], entry["answered_at"] = person, now.isoformat()
-    document["version"] = previous.version + 1
-    document["correction"] = {"reason": reason, "by": person, "at": now.isoformat(), "from_version": previous.version,
-                              "changes": [{"item": item_name, "label": item["label"], "old": old, "new": value}]}
+    document = before.with_correction(submission.form_version.definition, item_name, value, reason, corrector, now)
     version = add_version(submission, document, actor, reason=reason)
-    deviations.on_correction(submission, previous.document, document, corrector, now, actor)
+    deviations.on_correction(submission, before, document, corrector, now, actor)
     submission.status = SUBMITTED
     refresh_awaiting(submission)
     audit.record(actor, "record.corrected", "submission", submission.id, reason=reason,
@@ -66,4 +52,5 @@ def correct_record(submission: Submission, item_name: str, form: Mapping[str, li
 
 def history(submission: Submission) -> list[dict]:
     """Every correction of the record, oldest first, as frozen in its versions."""
-    return [v.document["correction"] | {"version": v.version} for v in submission.versions if "correction" in v.document]
+    return [v.record.correction.to_dict() | {"version": v.version} for v in submission.versions
+            if v.record.correction is not None]

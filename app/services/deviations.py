@@ -4,7 +4,7 @@ Every change writes an audit event (entity "deviation") and a board_event in the
 The answer hook runs inside the answer's transaction and leaves the commit to the caller.
 """
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -19,6 +19,9 @@ from app.services.audit import Actor
 from app.services.deviation_search import DeviationPage, DeviationQuery, inbox, open_count, search
 from app.services.deviation_text import (DECISION_WORDS, STATUS_WORDS, answer_statement, closing_words,
                                          correction_statement, item_labels, print_row)
+
+if TYPE_CHECKING:  # record_document imports submissions, which imports this module
+    from app.services.record_document import RecordDocument
 
 __all__ = [
     "DECISION_WORDS", "DECIDER_ROLES", "DeviationConflict", "DeviationPage", "DeviationQuery", "STATUS_WORDS",
@@ -153,22 +156,21 @@ def on_answer(submission: Submission, item_name: str, verdict: evaluation.Verdic
             _sync_item(submission, items[name], answer, state, name in shown, actor)
 
 
-def on_correction(submission: Submission, before: dict, after: dict, corrector: User, at: datetime,
-                  actor: Actor) -> list[Deviation]:
+def on_correction(submission: Submission, before: "RecordDocument", after: "RecordDocument", corrector: User,
+                  at: datetime, actor: Actor) -> list[Deviation]:
     """A correction that makes an item fail raises a deviation for it (source 'correction'), unless one is
     still open or acknowledged for that item. One that makes a failing item pass leaves its deviation to
     the supervisor: after submission, only a person closes a deviation. Runs in the correction's transaction."""
     items = {item["name"]: item for _s, item in evaluation.iter_items(submission.form_version.definition)}
-    failed = {e["item"] for e in before["items"] if e["visible"] and e["verdict"]["state"] == "fail"}
+    failed = {e.item for e in before.items if e.visible and e.verdict.state == "fail"}
     active = set(db.session.scalars(select(Deviation.item_name).where(
         Deviation.submission_id == submission.id, Deviation.status.in_(ACTIVE))))
     raised = []
-    for entry in after["items"]:
-        name = entry["item"]
-        if entry["visible"] and entry["verdict"]["state"] == "fail" and name not in failed | active:
-            statement = correction_statement(submission, items[name], entry["value"], corrector, after["version"], at,
-                                             {e["item"]: e["value"] for e in after["items"] if e["visible"]})
-            raised.append(_raise(submission.station_id, actor, submission_id=submission.id, item_name=name,
+    for entry in after.items:
+        if entry.visible and entry.verdict.state == "fail" and entry.item not in failed | active:
+            statement = correction_statement(submission, items[entry.item], entry.value, corrector, after.version, at,
+                                             after.values())
+            raised.append(_raise(submission.station_id, actor, submission_id=submission.id, item_name=entry.item,
                                  source="correction", what_happened=statement))
     return raised
 

@@ -10,6 +10,7 @@ from app.canonical import sha256_hex
 from app.items import item_type
 from app.models import RecordVersion, Submission
 from app.models.types import utcnow
+from app.services.record_document import Limits
 from app.services.search import current_version
 
 ANSWER_COLUMNS = (
@@ -19,7 +20,6 @@ ANSWER_COLUMNS = (
 )
 INDEX_COLUMNS = ("record_id", "version", "sha256", "pdf_sha256", "pdf_file", "form", "station", "submitted_at",
                  "status", "signatures")
-LIMIT_KEYS = ("nominal", "lsl", "usl", "warn_low", "warn_high")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CHUNK = 64 * 1024
 
@@ -58,18 +58,17 @@ def _rows(writer: Any, buffer: io.StringIO, rows: Iterable[Iterable[Any]]) -> st
 
 def _answer_rows(submission: Submission) -> Iterator[list]:
     version = current_version(submission)
-    doc = version.document
-    head = [doc["record_id"], doc["version"], version.sha256, doc["form"]["id"], doc["form"]["version"],
-            doc["line"], doc["station"], doc["shift"]["date"], doc["shift"]["code"],
-            (doc.get("started_by") or {}).get("printed_name"), doc["submitted_at"]]
-    for item in doc["items"]:
+    doc = version.record
+    head = [doc.record_id, doc.version, version.sha256, doc.form.id, doc.form.version, doc.line, doc.station,
+            doc.shift.date.isoformat(), doc.shift.code, doc.started_by.printed_name if doc.started_by else None,
+            doc.submitted_at.isoformat()]
+    for item in doc.items:
         # An instruction takes no answer; a hidden item did not apply to this record.
-        if not item["visible"] or not item_type(item["type"]).answerable:
+        if not item.visible or not item_type(item.type).answerable:
             continue
-        limits = item.get("limits") or {}
-        yield head + [item["section"], item["item"], item["label"], item["type"], item["value"], item.get("unit"),
-                      *(limits.get(k) for k in LIMIT_KEYS), item["verdict"]["state"], item["verdict"]["summary"],
-                      item.get("reason"), item.get("action")]
+        limits = item.limits or Limits()
+        yield head + [item.section, item.item, item.label, item.type, item.value, item.unit,
+                      *limits.to_dict().values(), item.verdict.state, item.verdict.summary, item.reason, item.action]
 
 
 def answers_csv(submissions: Iterable[Submission]) -> Iterator[str]:
@@ -122,9 +121,9 @@ def _signatures(version: RecordVersion) -> str:
 
 
 def _index_row(submission: Submission, version: RecordVersion, pdf_sha256: str, pdf_file: str) -> list:
-    doc = version.document  # form and place as frozen in the record, which is what its PDF shows
-    return [submission.id, version.version, version.sha256, pdf_sha256, pdf_file,
-            f"{doc['form']['id']} v{doc['form']['version']}", f"{doc['line']} · {doc['station']}", doc["submitted_at"],
+    doc = version.record  # form and place as frozen in the record, which is what its PDF shows
+    return [submission.id, version.version, version.sha256, pdf_sha256, pdf_file, f"{doc.form.id} v{doc.form.version}",
+            f"{doc.line} · {doc.station}", doc.submitted_at.isoformat(),
             submission.status, _signatures(version)]
 
 

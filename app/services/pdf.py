@@ -16,6 +16,7 @@ from app.models.types import utcnow
 from app.services import deviations, item_views, record_history
 from app.services.attachments import derivative_path
 from app.services.pdf_worker import render_in_worker
+from app.services.record_document import RecordDocument
 
 log = logging.getLogger(__name__)
 
