@@ -135,8 +135,13 @@ def _idle_expired() -> bool:
     return utcnow() - datetime.fromisoformat(last) > limit
 
 
+# Static files need no database (the service worker fetches the shell at once); /healthz checks the database
+# itself and must answer 503 naming it, not fail before its view runs.
+NO_DATABASE = frozenset({"static", "health.healthz"})
+
+
 def _before_request():
-    if request.endpoint == "static":  # files need no database (the service worker fetches the shell at once)
+    if request.endpoint in NO_DATABASE:
         return None
     read_only(db.session)  # the device, the user and the CSRF check only read: no write lock (_end_reading)
     g.device = device_for_token(request.cookies.get(current_app.config["DEVICE_COOKIE"]))
@@ -152,7 +157,7 @@ def _before_request():
 
 def _end_reading():
     # The view begins its own transaction (a write, by default); what was loaded here stays loaded.
-    if request.endpoint != "static":
+    if request.endpoint not in NO_DATABASE:
         end_transaction(db.session)
 
 

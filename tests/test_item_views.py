@@ -7,6 +7,7 @@ import pytest
 
 from app.services import attachments, deviations, evaluation, item_views, submissions
 from app.services.audit import Actor
+from app.services.record_document import RecordDocument
 from tests.helpers.photos import png
 
 PRESS = "press-start-of-shift"
@@ -87,7 +88,8 @@ def test_a_record_snapshot_reads_the_frozen_document(make_record, users, plant, 
     pressure = next(i for i in doc["items"] if i["item"] == "hydraulic_pressure")
     pressure["limits"]["usl"] = 155.0  # as if the limit had been 155 when the record was made
     calls = counting(monkeypatch)
-    snapshot = item_views.from_document(doc, record.form_version.definition, changed={"hydraulic_pressure": 2})
+    snapshot = item_views.from_document(RecordDocument.from_dict(doc), record.form_version.definition,
+                                        changed={"hydraulic_pressure": 2})
     assert calls == []  # the document says what was visible
     view = snapshot.get("hydraulic_pressure")
     assert view.item["usl"] == 155.0 and view.value == pressure["value"] and view.changed_in == 2

@@ -26,7 +26,7 @@ def record_context(submission: Submission, version: RecordVersion | None = None)
     version = version or submission.versions[-1]
     document = version.document
     raised = deviations.for_submission(submission.id)
-    snapshot = item_views.from_document(document, submission.form_version.definition, raised)
+    snapshot = item_views.from_document(version.record, submission.form_version.definition, raised)
     return {
         "submission": submission, "version": version, "document": document, "snapshot": snapshot,
         "raised": raised, "item_labels": snapshot.labels(), "latest": submission.versions[-1],

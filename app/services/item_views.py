@@ -8,10 +8,13 @@ re-apply show_if or query the database, and visibility is worked out once per re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
 
 from app.services import evaluation
-from app.services.evaluation import ReadingVerdict, Verdict
+from app.services.evaluation import Verdict
+
+if TYPE_CHECKING:  # record_document reads drafts through the submissions service, which this module must not import
+    from app.services.record_document import RecordDocument
 
 NOT_CORRECTABLE = ("instruction", "photo")  # corrections.correct_record refuses these
 ACTIVE = ("open", "acknowledged")
@@ -146,21 +149,13 @@ class Frozen(NamedTuple):
     answered_at: datetime | None
 
 
-def frozen_items(document: Mapping[str, Any]) -> list[Frozen]:
-    """The one place that reads a record document's items (the dict of RecordVersion.document today)."""
-    found = []
-    for entry in document["items"]:
-        verdict = entry["verdict"]
-        readings = tuple(ReadingVerdict(r["value"], r["state"]) for r in verdict.get("readings") or ())
-        person = entry.get("answered_by")
-        at = entry.get("answered_at")
-        found.append(Frozen(
-            entry["section"], entry["item"], entry["type"], entry["label"], entry["visible"], entry["value"],
-            entry.get("unit"), entry.get("limits"), Verdict(verdict["state"], verdict["summary"], readings),
-            entry.get("reason"), entry.get("action"),
-            Person(person["username"], person["printed_name"]) if person else None,
-            datetime.fromisoformat(at) if at else None))
-    return found
+def frozen_items(document: "RecordDocument") -> list[Frozen]:
+    """The one place that reads a record document's items: the typed RecordVersion.record, never the raw JSON."""
+    return [Frozen(e.section, e.item, e.type, e.label, e.visible, e.value, e.unit,
+                   e.limits.to_dict() if e.limits else None, e.verdict, e.reason, e.action,
+                   Person(e.answered_by.username, e.answered_by.printed_name) if e.answered_by else None,
+                   e.answered_at)
+            for e in document.items]
 
 
 def _links(raised: Iterable[Any]) -> dict[str, tuple[DeviationLink, ...]]:

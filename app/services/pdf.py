@@ -152,14 +152,15 @@ def record_context(version: RecordVersion, state: RecordState, generated_by: str
         "doc": doc, "sha256": version.sha256, "latest": state.latest, "superseded_by": superseded_by,
         "stamps": stamps, "signatures": state.signatures,
         "sign_off": form_version.definition.get("sign_off", []), "form_published_at": form_version.published_at,
-        "snapshot": item_views.from_document(doc, form_version.definition, changed=changed), "photos": _photos(doc),
+        "snapshot": item_views.from_document(version.record, form_version.definition, changed=changed),
+        "photos": _photos(version.record),
         "history": history, "deviations": state.deviations,
         "generated_at": utcnow(), "generated_by": generated_by, "verify_url": verify_url,
         "qr": segno.make(verify_url, error="m").svg_data_uri(scale=4, border=0),
     }
 
 
-def _photos(doc: dict) -> dict[str, dict]:
+def _photos(doc: RecordDocument) -> dict[str, dict]:
     """Each photo's display derivative (as a file URL) and capture details, by original sha256."""
     wanted = [sha for item in item_views.frozen_items(doc) if item_type(item.type).takes_photos and item.value for sha in item.value]
     if not wanted:
