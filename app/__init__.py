@@ -29,7 +29,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     _init_extensions(app)
-    from app.services.reasons import init_reasons
+    from app.services.floor.reasons import init_reasons
 
     init_reasons(app)  # a bad reasons file stops start-up here, naming its lines
     _register_blueprints(app)

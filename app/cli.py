@@ -8,8 +8,9 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ROLES, User
-from app.services.audit import Actor
+from app.models import User
+from app.roles import ROLES
+from app.services.core.audit import Actor
 
 forms_cli = AppGroup("forms", help="Validate and publish forms/*.yaml definitions.")
 users_cli = AppGroup("users", help="Manage users.")
@@ -38,7 +39,7 @@ def forms_check(paths: tuple[Path, ...]) -> None:
 @forms_cli.command("sync")
 def forms_sync() -> None:
     """Publish new versions of the definitions in the forms folder."""
-    from app.services.catalogue import sync_definitions
+    from app.services.floor.catalogue import sync_definitions
 
     report = sync_definitions(Path(current_app.config["FORMS_DIR"]), Actor(None))
     for label in report.published:
@@ -59,8 +60,8 @@ def forms_sync() -> None:
 @click.option("--pin", default=None, help="PIN for badge sign-in (4–8 digits).")
 def users_create(username, printed_name, roles, password, badge, pin) -> None:
     """Create a user."""
-    from app.services.users import create_user
     from app.errors import DomainError
+    from app.services.access.users import create_user
 
     try:
         user = create_user(username, printed_name, roles, password, badge, pin, Actor(None))
@@ -72,7 +73,7 @@ def users_create(username, printed_name, roles, password, badge, pin) -> None:
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Walk the hash chain; name the first broken seq."""
-    from app.services.audit import verify_chain
+    from app.services.core.audit import verify_chain
 
     report = verify_chain()
     if not report.ok:
@@ -97,7 +98,7 @@ def demo(days: int, base_url: str) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 def backup(path: Path) -> None:
     """Online backup of the database to PATH (SQLite file, or pg_dump custom format)."""
-    from app.services.backup import backup_database
+    from app.services.core.backup import backup_database
 
     written = backup_database(db.engine, path)
     click.echo(f"backup written to {written}")

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services import tls
+from app.services.access import tls
 
 tls_cli = AppGroup("tls", help="HTTPS for the plant LAN: a plant CA that tablets trust, and the server certificate "
                                "it signs (see docs/https.md).")

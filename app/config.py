@@ -22,7 +22,6 @@ class Config:
     REASONS_FILE = os.environ.get("FLOORBOOK_REASONS_FILE", str(ROOT / "app" / "reasons.yaml"))
     # Where people reach Floorbook (https://floorbook.plant.example): printed in PDFs' verify links.
     PUBLIC_URL = os.environ.get("FLOORBOOK_PUBLIC_URL") or None
-    SITE_TZ = os.environ.get("FLOORBOOK_SITE_TZ", "America/Chicago")
     IDLE_TIMEOUT_MINUTES = _int("FLOORBOOK_IDLE_TIMEOUT_MINUTES", 15)
     LOCKOUT_THRESHOLD = _int("FLOORBOOK_LOCKOUT_THRESHOLD", 5)
     LOCKOUT_MINUTES = _int("FLOORBOOK_LOCKOUT_MINUTES", 15)

@@ -4,23 +4,13 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
+from app.services.core.errors import DomainError
 from app.htmx import is_htmx
 
 
 CSRF_MESSAGE = "The form expired or was not sent from this site. Reload the page and try again."
 
 
-class DomainError(Exception):
-    """A rule of the domain was broken; carries a status and field-level reasons."""
-
-    status = 422
-
-    def __init__(self, message: str, errors: dict | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
-        if status is not None:
-            self.status = status
 
 
 def _wants_json() -> bool:

@@ -1,5 +1,5 @@
 """Page-or-partial rendering on top of flask-htmx; views never inspect htmx headers themselves."""
-from flask import Response, make_response, render_template
+from flask import Response, make_response, redirect, render_template
 
 from app.extensions import htmx
 
@@ -22,3 +22,8 @@ def hx_redirect(location: str) -> Response:
     response = make_response("", 204)
     response.headers["HX-Redirect"] = location
     return response
+
+
+def redirect_to(location: str, code: int = 303) -> Response:
+    """Send the browser to location: HX-Redirect for htmx (a 3xx would be swapped in), a redirect otherwise."""
+    return hx_redirect(location) if is_htmx() else redirect(location, code=code)

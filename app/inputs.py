@@ -5,7 +5,7 @@ from datetime import datetime
 from flask import request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validates_schema
 
-from app.errors import DomainError
+from app.services.core.errors import DomainError
 
 _TRANSPORT_FIELDS = ("csrf_token",)
 

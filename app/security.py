@@ -4,18 +4,18 @@ from functools import wraps
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from app.database import end_transaction, read_only
 from app.extensions import csrf, db, login_manager
-from app.htmx import hx_redirect, is_htmx
+from app.htmx import redirect_to
 from app.models import User
 from app.models.types import utcnow
-from app.services.audit import Actor
-from app.services import outbox_tokens
-from app.services.devices import device_for_token
+from app.services.core.audit import Actor
+from app.services.access import outbox_tokens
+from app.services.access.devices import device_for_token
 
 OUTBOX_HEADER = "X-Floorbook-Outbox"
 
@@ -112,7 +112,7 @@ def _unauthorized():
     if request.path.startswith("/api/") or OUTBOX_HEADER in request.headers:
         abort(401)  # an outbox replay must keep its change, not follow a redirect it would take for delivery
     target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
-    return hx_redirect(target) if is_htmx() else redirect(target)
+    return redirect_to(target, code=302)
 
 
 def end_session() -> None:
@@ -150,7 +150,7 @@ def _before_request():
     if _idle_expired():
         end_session()
         target = url_for("auth.login", reason="idle")
-        return hx_redirect(target) if is_htmx() else redirect(target)
+        return redirect_to(target, code=302)
     session["last_seen"] = utcnow().isoformat()
     return None
 

@@ -4,14 +4,14 @@ import uuid
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
 from app.items import article
 from app.models.types import utcnow
-from app.services.evaluation import format_number
-from app.services.record_history import plain
+from app.services.core.site import site_zone
+from app.services.floor.evaluation import format_number
+from app.services.records.record_history import plain
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +31,7 @@ def site_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M %Z (UTC%z
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    local = value.astimezone(ZoneInfo(current_app.config["SITE_TZ"]))
+    local = value.astimezone(site_zone())
     text = local.strftime(fmt)
     return _colon_offset(text, local) if "%z" in fmt else text
 

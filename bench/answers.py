@@ -12,8 +12,9 @@ import uuid
 from common import migrated_app, timed
 
 from app.config import ROOT
-from app.services import outbox_tokens, submissions
-from app.services.audit import Actor
+from app.services.access import outbox_tokens
+from app.services.floor import submissions
+from app.services.core.audit import Actor
 from tests.helpers.builders import Client, sign_in
 
 ROUNDS = 300

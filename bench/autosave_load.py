@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load.drive import Figures, Server, drive, new_key  # noqa: E402
-from load.plant import database, prepare  # noqa: E402
+from common import database  # noqa: E402
+from load.plant import prepare  # noqa: E402
 
 RATIO_TARGET, P99_TARGET_MS = 0.5, 100.0
 PORTS = {"sqlite": (18101, 18102), "postgresql": (18103, 18104)}

@@ -46,7 +46,8 @@ from app.extensions import db  # noqa: E402
 from app.models import Station  # noqa: E402
 from board.changes import Changer, HttpChanger, ServiceChanger, wake_cost  # noqa: E402
 from board.pages import CHROMIUM, CHROMIUM_ARGS, TOLERANCE, BoardPool, Change, Result, match, shows  # noqa: E402
-from board.server import (THREADS, WORKERS, CpuMeter, database, prepare, report_log, server,  # noqa: E402
+from common import database  # noqa: E402
+from board.server import (THREADS, WORKERS, CpuMeter, prepare, report_log, server,  # noqa: E402
                           stream_split, worker_pids)
 
 TIMEOUT = 5.0         # a change not shown on a board within this is a miss

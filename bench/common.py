@@ -1,18 +1,22 @@
-"""What every benchmark needs: a migrated app on a fresh SQLite file, and a timer."""
+"""What every benchmark needs: a migrated app on a fresh SQLite file, a fresh database of either engine, a timer."""
 import sys
 import tempfile
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import psycopg  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import ROOT, TestingConfig  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"  # the local server (trust auth), as in tests
 
 
 @contextmanager
@@ -24,6 +28,23 @@ def migrated_app() -> Iterator[tuple[Flask, Path]]:
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         yield app, tmp
+
+
+@contextmanager
+def database(engine: str, folder: Path) -> Iterator[str]:
+    """A new, empty database URL for engine ('sqlite': a file in folder; 'postgresql': its own database,
+    dropped afterwards)."""
+    if engine == "sqlite":
+        yield f"sqlite:///{folder / 'bench.sqlite3'}"
+        return
+    name = f"floorbook_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def timed(call: Callable[[], object], rounds: int, before: Callable[[], object] | None = None) -> list[float]:

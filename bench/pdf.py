@@ -24,9 +24,9 @@ def main() -> None:
     with migrated_app() as (app, tmp):
         from app.extensions import db
         from app.models import RecordVersion, Signature, User
-        from app.services import pdf
+        from app.services.records import pdf
         from app.services.demo import seed_demo
-        from app.services.pdf_worker import render_in_worker
+        from app.services.records.pdf_worker import render_in_worker
         seed_demo(ROOT / "forms", tmp / "instance", days=1)
         # The largest demo record with a photo: the heaviest ordinary record a person downloads.
         by_size = select(RecordVersion).order_by(func.length(RecordVersion.canonical_json).desc())
@@ -79,7 +79,7 @@ def main() -> None:
 
 def bulk_export_rates() -> tuple[float, float, int]:
     """Records per second through the streamed ZIP export, first (rendering) and again (from storage)."""
-    from app.services import exports, pdf, search
+    from app.services.records import exports, pdf, search
 
     query = search.RecordQuery(status="signed")
 

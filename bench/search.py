@@ -17,8 +17,8 @@ from app.canonical import sha256_hex  # noqa: E402
 from app.config import ROOT  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import FormVersion, RecordVersion, Signature, Station, Submission, User  # noqa: E402
-from app.services import search  # noqa: E402
-from app.services.search import RecordQuery, iter_matching, search_records  # noqa: E402
+from app.services.records import search  # noqa: E402
+from app.services.records.search import RecordQuery, iter_matching, search_records  # noqa: E402
 
 ROUNDS = 25
 NEWEST = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
@@ -27,8 +27,8 @@ REASONS = ["relief valve re-set by maintenance", "guard interlock switch loose",
 
 
 def _users() -> tuple[list[User], list[User]]:
-    from app.services.audit import Actor
-    from app.services.users import create_user
+    from app.services.core.audit import Actor
+    from app.services.access.users import create_user
     operators = [create_user(f"op{n:02d}", f"Operator {n:02d}", ["operator"], None, None, None, Actor(None)) for n in range(20)]
     inspectors = [create_user(f"insp{n}", f"Inspector {n}", ["inspector"], None, None, None, Actor(None)) for n in range(3)]
     return operators, inspectors
@@ -37,8 +37,8 @@ def _users() -> tuple[list[User], list[User]]:
 def seed(count: int, rng: random.Random) -> None:
     """count submitted records over a year (plus a few drafts), with versions and signatures, by bulk inserts."""
     from app.services.demo import _seed_plant
-    from app.services.audit import Actor
-    from app.services.catalogue import sync_definitions
+    from app.services.core.audit import Actor
+    from app.services.floor.catalogue import sync_definitions
     _seed_plant()
     sync_definitions(ROOT / "forms", Actor(None))
     operators, inspectors = _users()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.models import Answer, AuditEvent
 from app.models.types import frozen_clock
-from app.services import outbox_tokens
+from app.services.access import outbox_tokens
 from tests.helpers.photos import jpeg_with_exif
 from tests.test_idempotency import new_key, outbox_post
 

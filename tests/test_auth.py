@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from app.models import AuditEvent, LoginThrottle
 from app.models.types import utcnow
-from app.services import auth as auth_service
-from app.services.audit import Actor
-from app.services.devices import revoke_device
+from app.services.access import auth as auth_service
+from app.services.core.audit import Actor
+from app.services.access.devices import revoke_device
 from tests.helpers.builders import PASSWORD
 
 

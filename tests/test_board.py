@@ -4,15 +4,16 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, BoardEvent, BoardScreen, Station
-from app.services import board, downtime
-from app.services.audit import Actor
+from app.services.board import boards
+from app.services.floor import downtime
+from app.services.core.audit import Actor
 from tests.helpers.sse import EventStream
 
 
 @pytest.fixture
 def screen(plant, users):
     """A whole-site board screen."""
-    return board.create_screen("Hall TV", None, Actor(users.admin.id))
+    return boards.create_screen("Hall TV", None, Actor(users.admin.id))
 
 
 def test_admin_creates_a_screen_with_a_secret_url(client, plant, users, login):
@@ -50,7 +51,7 @@ def test_area_screen_shows_only_its_area(client, plant, users, make_user):
     other = Area(site_id=plant.stations["Press 1"].line.area.site_id, name="Paint")
     db.session.add(Station(name="Booth 1", line=Line(name="Paint line", area=other)))
     db.session.commit()
-    area_screen = board.create_screen("Paint TV", other.id, Actor(users.admin.id))
+    area_screen = boards.create_screen("Paint TV", other.id, Actor(users.admin.id))
     html = client.get(f"/board/{area_screen.token}").get_data(as_text=True)
     assert ">Booth 1</h2>" in html and ">Press 1</h2>" not in html
 
@@ -83,7 +84,7 @@ def test_fragment_answers_304_when_nothing_changed(client, screen):
 
 def downtime_code() -> str:
     """The first leaf code of the configured downtime reason tree."""
-    from app.services import reasons
+    from app.services.floor import reasons
     return reasons.downtime_tree()[0].children[0].code
 
 
@@ -96,7 +97,7 @@ def stream_app(app):
 
 
 def test_stream_sends_a_changed_tile_at_commit(stream_app, screen, plant, users, request):
-    press_id, token, operator_id, since = plant.stations["Press 2"].id, screen.token, users.operator.id, board.latest_event_id()
+    press_id, token, operator_id, since = plant.stations["Press 2"].id, screen.token, users.operator.id, boards.latest_event_id()
     live = request.getfixturevalue("live_server")
     stream = EventStream(f"{live}/board/{token}/events?since={since}")
     assert stream.status == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
@@ -111,7 +112,7 @@ def test_stream_sends_a_changed_tile_at_commit(stream_app, screen, plant, users,
 
 
 def test_stream_replays_after_last_event_id(stream_app, screen, plant, users, request):
-    before = board.latest_event_id()
+    before = boards.latest_event_id()
     weld_id, token = plant.stations["Weld 1"].id, screen.token
     downtime.start_downtime(plant.stations["Weld 1"], downtime_code(), None, Actor(users.operator.id))
     live = request.getfixturevalue("live_server")
@@ -131,11 +132,11 @@ def test_heartbeat_carries_the_header(stream_app, screen, request):
 
 
 def test_revoking_ends_the_open_stream(stream_app, screen, users, request):
-    screen_id, token, admin_id, since = screen.id, screen.token, users.admin.id, board.latest_event_id()
+    screen_id, token, admin_id, since = screen.id, screen.token, users.admin.id, boards.latest_event_id()
     live = request.getfixturevalue("live_server")
     stream = EventStream(f"{live}/board/{token}/events?since={since}")
     stream.next_event("heartbeat", timeout=3)
-    board.revoke_screen(db.session.get(BoardScreen, screen_id), Actor(admin_id))
+    boards.revoke_screen(db.session.get(BoardScreen, screen_id), Actor(admin_id))
     assert stream.next_event("revoked", timeout=3) is not None
     assert stream.messages.get(timeout=3) is None  # the server ended the stream
     assert EventStream(f"{live}/board/{token}/events").status == 404
@@ -145,14 +146,14 @@ def test_a_commit_from_another_process_reaches_the_stream(stream_app, screen, pl
     """The feed poll (SQLite) or LISTEN/NOTIFY (PostgreSQL) wakes streams for changes other processes commit."""
     import subprocess
     import sys
-    station_id, token, operator_id, since = plant.stations["Pack 1"].id, screen.token, users.operator.id, board.latest_event_id()
+    station_id, token, operator_id, since = plant.stations["Pack 1"].id, screen.token, users.operator.id, boards.latest_event_id()
     code = downtime_code()
     live = request.getfixturevalue("live_server")
     stream = EventStream(f"{live}/board/{token}/events?since={since}")
     stream.next_event("heartbeat", timeout=3)
     script = (
         "from app import create_app\nfrom app.config import TestingConfig\nfrom app.extensions import db\n"
-        "from app.models import Station\nfrom app.services import downtime\nfrom app.services.audit import Actor\n"
+        "from app.models import Station\nfrom app.services.floor import downtime\nfrom app.services.core.audit import Actor\n"
         f"app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI={database_url!r}, INSTANCE_PATH={str(tmp_path / 'other')!r})\n"
         "with app.app_context():\n"
         f"    downtime.start_downtime(db.session.get(Station, {station_id}), {code!r}, None, Actor({operator_id}))\n"
@@ -178,7 +179,7 @@ def test_an_overdue_check_shows_on_the_board(client, screen, plant):
 
 
 def test_answers_and_submits_move_the_feed(plant, users, start_draft, make_record):
-    before = board.latest_event_id()
+    before = boards.latest_event_id()
     record = make_record(users.operator)
     kinds = set(db.session.scalars(select(BoardEvent.kind).where(BoardEvent.id > before,
                                                                   BoardEvent.station_id == record.station_id)))

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.services import board, reasons
-from app.services.audit import Actor
+from app.services.board import boards
+
+from app.services.floor import reasons
+from app.services.core.audit import Actor
 from tests.helpers.builders import PASSWORD
 from tests.helpers.gunicorn import Gunicorn
 from tests.helpers.sse import EventStream
@@ -84,10 +86,10 @@ def signed_in_opener(base: str, username: str) -> tuple[urllib.request.OpenerDir
 
 
 def test_a_change_through_one_worker_reaches_a_board_on_the_other(plant, users, request):
-    screen = board.create_screen("Workers TV", None, Actor(users.admin.id))
+    screen = boards.create_screen("Workers TV", None, Actor(users.admin.id))
     token, station_id, supervisor = screen.token, plant.stations["Press 3"].id, users.supervisor.username
     leaf = reasons.downtime_tree()[0].children[0].code
-    since = board.latest_event_id()
+    since = boards.latest_event_id()
     base, master, log = request.getfixturevalue("gunicorn")  # started after the data is committed
     port = int(base.rsplit(":", 1)[1])
     pids = workers(master)

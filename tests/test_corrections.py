@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import AuditEvent, Deviation, RecordVersion
-from app.services import signing
+from app.services.records import signing
 from tests.test_signing import as_user, sign  # noqa: F401  (fixture and helper)
 
 

@@ -12,9 +12,10 @@ from sqlalchemy import event, func, select
 from app.extensions import db
 from app.models import RenderedPdf, Signature
 from app.models.types import frozen_clock
-from app.services import deviations, pdf
-from app.services.audit import Actor
-from app.services.deviations import DeviationQuery
+from app.services.quality import deviations
+from app.services.records import pdf
+from app.services.core.audit import Actor
+from app.services.quality.deviations import DeviationQuery
 from tests.helpers.deviations import AT, PRESSURE_171, events, failing_press_record, only_deviation, save
 
 

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import BoardEvent, Deviation
 from app.models.types import frozen_clock
-from app.services import deviations, submissions
-from app.services.audit import Actor
+from app.services.floor import submissions
+from app.services.quality import deviations
+from app.services.core.audit import Actor
 from tests.helpers.deviations import AT, PRESS, PRESSURE_171, events, only_deviation, save
 
 

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.config import ROOT
-from app.errors import DomainError
+from app.services.core.errors import DomainError
 from app.models import AuditEvent, BoardEvent, DowntimeEvent
 from app.models.types import frozen_clock, utcnow
-from app.services import downtime
-from app.services.audit import Actor, loads
+from app.services.floor import downtime
+from app.services.core.audit import Actor, loads
 from app.templating import age, site_time
 
 LEAK = "Mechanical › Hydraulic leak"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.models import AuditEvent, DowntimeEvent
 from app.models.types import frozen_clock
-from app.services import outbox_tokens
+from app.services.access import outbox_tokens
 from tests.test_downtime import operator, press  # noqa: F401 (fixtures)
 from tests.test_idempotency import outbox_post
 

@@ -1,4 +1,4 @@
-"""Parsing, judging and showing answers (app.services.evaluation) over normalised items."""
+"""Parsing, judging and showing answers (app.services.floor.evaluation) over normalised items."""
 import json
 from pathlib import Path
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from app.definitions import load_definition
-from app.services.evaluation import (
+from app.services.floor.evaluation import (
     AnswerError,
     ReadingVerdict,
     Verdict,

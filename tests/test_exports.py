@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from app.models import RecordVersion
-from app.services.exports import ANSWER_COLUMNS, INDEX_COLUMNS, answers_csv, cell, zip_stream
-from app.services.search import RecordQuery, iter_matching
+from app.services.records.exports import ANSWER_COLUMNS, INDEX_COLUMNS, answers_csv, cell, zip_stream
+from app.services.records.search import RecordQuery, iter_matching
 from tests.test_search import PRESS, T0, TORQUE, correct, submit_record, sign
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.canonical import canonical_json, sha256_hex
 from app.models import Answer, Attachment, AuditEvent, RecordVersion, Submission
 from app.models.types import frozen_clock
-from app.services import outbox_tokens
+from app.services.access import outbox_tokens
 from tests.helpers.photos import gif, jpeg_with_exif, png
 
 PRESS = "press-start-of-shift"

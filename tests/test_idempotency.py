@@ -13,8 +13,9 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from app.models import Answer, Attachment, AuditEvent, Deviation, DowntimeEvent, IdempotencyKey, RecordVersion, Submission
-from app.services import auth as auth_service, idempotency, outbox_tokens
-from app.services.audit import Actor
+from app.idempotency import store as idempotency
+from app.services.access import auth as auth_service, outbox_tokens
+from app.services.core.audit import Actor
 from app.security import OUTBOX_HEADER
 from tests.helpers.builders import PASSWORD, Client, sign_in
 from tests.helpers.photos import jpeg_with_exif, png
@@ -321,7 +322,7 @@ def test_pages_vary_on_hx_request(operator, users, plant, start_draft):
 
 def test_outbox_token_of_a_revoked_tablet_is_refused(app, users, tablet, start_draft, db):
     """A tablet revoked as lost: the changes it still holds are not taken, whoever's they are."""
-    from app.services import outbox_tokens
+    from app.services.access import outbox_tokens
 
     draft = start_draft(users.operator)
     device = tablet[0]

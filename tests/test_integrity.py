@@ -5,7 +5,7 @@ from sqlalchemy.exc import DatabaseError
 
 from app.database import append_only_ddl
 from app.models import AuditEvent, RecordVersion, Signature
-from app.services.audit import Actor, record, verify_chain
+from app.services.core.audit import Actor, record, verify_chain
 from tests.test_floor import fill_passing
 
 

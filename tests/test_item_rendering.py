@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from app.services import attachments, item_views, submissions
-from app.services.audit import Actor
+from app.services.floor import attachments, submissions
+
+from app.services.records import item_views
+from app.services.core.audit import Actor
 from tests.helpers.photos import png
 from tests.test_signing import as_user  # noqa: F401  (fixture)
 

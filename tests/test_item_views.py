@@ -5,9 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from app.services import attachments, deviations, evaluation, item_views, submissions
-from app.services.audit import Actor
-from app.services.record_document import RecordDocument
+from app.services.floor import attachments, evaluation, submissions
+
+from app.services.quality import deviations
+
+from app.services.records import item_views
+from app.services.core.audit import Actor
+from app.services.records.record_document import RecordDocument
 from tests.helpers.photos import png
 
 PRESS = "press-start-of-shift"

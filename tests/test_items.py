@@ -6,8 +6,8 @@ import pytest
 
 from app.definitions import load_definition
 from app.items import ITEM_TYPES, item_type
-from app.services import evaluation
-from app.services.deviation_text import value_text
+from app.services.floor import evaluation
+from app.services.quality.deviation_text import value_text
 
 DEFINITION = """\
 id: item-types

@@ -18,8 +18,9 @@ from app.canonical import canonical_json, sha256_hex
 from app.extensions import db
 from app.models import RecordVersion, RenderedPdf, Signature
 from app.models.types import frozen_clock
-from app.services import attachments, evaluation, pdf, pdf_worker, records, submissions
-from app.services.audit import Actor
+from app.services.floor import attachments, evaluation, submissions
+from app.services.records import pdf, pdf_worker, versions
+from app.services.core.audit import Actor
 from tests.helpers.photos import png
 
 BASE_URL = "https://floorbook.test"
@@ -47,7 +48,7 @@ def press_record(plant, operator, instance: Path) -> RecordVersion:
         submissions.explain(draft, "oil_leaks", "Hose fitting loose", "Fitting tightened and tagged", actor)
         photo = attachments.store_photo(png((320, 240)), 10 << 20, instance, operator.id)
         submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
-        return records.submit(draft, actor)
+        return versions.submit(draft, actor)
 
 
 def torque_record(plant, operator) -> RecordVersion:
@@ -61,7 +62,7 @@ def torque_record(plant, operator) -> RecordVersion:
         for item, value in answers.items():
             submissions.save_answer(draft, item, {}, actor, value=value, parsed=True)
         submissions.explain(draft, "bracket_bolt_torque", "Bolt 3 over-torqued", "Parts since the last audit quarantined", actor)
-        return records.submit(draft, actor)
+        return versions.submit(draft, actor)
 
 
 def sign(version: RecordVersion, signer, at: datetime = AT + timedelta(hours=1)) -> Signature:

@@ -4,8 +4,8 @@ import pytest
 from app import create_app
 from app.config import ROOT, TestingConfig
 from app.definitions import DefinitionError
-from app.errors import DomainError
-from app.services import reasons
+from app.services.core.errors import DomainError
+from app.services.floor import reasons
 
 GOOD = """\
 deviation_causes:

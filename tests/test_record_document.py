@@ -10,10 +10,10 @@ from app.canonical import sha256_hex
 from app.extensions import db
 from app.models import RecordVersion, Submission
 from app.models.submission import SUBMITTED
-from app.services import corrections, exports, records
-from app.services.audit import Actor
-from app.services.record_document import Correction, DocumentItem, Person, RecordDocument
-from app.services.verify import verify_sha256
+from app.services.records import corrections, exports, versions
+from app.services.core.audit import Actor
+from app.services.records.record_document import Correction, DocumentItem, Person, RecordDocument
+from app.services.records.verify import verify_sha256
 from tests.helpers.golden import (CORRECTED_AT, CORRECTION, IDS, build_draft, fixture_sha256, fixture_text,
                                   golden_setup)
 
@@ -90,7 +90,7 @@ def test_correction_gives_the_golden_version_two(golden, users, monkeypatch):
     assert v2.correction == Correction.from_dict(json.loads(fixture_text("hidden-photo-v2"))["correction"])
     assert v1.version == 1 and v1.item("pressure").value == 150.0  # version 1 is untouched
 
-    records.add_version(draft, RecordDocument.from_draft(draft, 1, golden.site), Actor(users.operator.id))
+    versions.add_version(draft, RecordDocument.from_draft(draft, 1, golden.site), Actor(users.operator.id))
     db.session.commit()
     monkeypatch.setattr(corrections, "utcnow", lambda: CORRECTED_AT)
     stored = corrections.correct_record(draft, CORRECTION["item"], CORRECTION["form"], CORRECTION["reason"],
@@ -158,7 +158,7 @@ def test_record_pages_and_exports_read_golden_rows(golden, users, login):
             "T-Operator,2026-11-23T13:05:42+00:00,measures,torque,Bracket bolts M10,number,50.0; 46.2; 55.4,N·m,"
             "50,45,55,46.5,53.5,fail,\"3 readings: mean 50.5 N·m, min 46.2 N·m, max 55.4 N·m; 1 of 3 outside "
             "45–55 N·m; 1 in the warning band\",Bolt 3 loose after rework,Re-torqued and rechecked\r\n") in csv_text
-    assert records.search_words(v2.record) == ("golden mixed inspection — prüfung golden-mixed assembly line 1 press 1 "
+    assert versions.search_words(v2.record) == ("golden mixed inspection — prüfung golden-mixed assembly line 1 press 1 "
                                                "t-operator misread")
     assert db.session.scalar(select(RecordVersion.sha256).where(RecordVersion.id == v2.id)) == fixture_sha256(
         "hidden-photo-v2")

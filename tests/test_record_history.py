@@ -4,8 +4,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from app.models.types import frozen_clock
-from app.services import attachments, corrections, pdf, record_history, records, submissions
-from app.services.audit import Actor
+from app.services.floor import attachments, submissions
+from app.services.records import corrections, pdf, record_history, versions
+from app.services.core.audit import Actor
 from tests.helpers.photos import png
 from tests.test_pdf import AT, BASE_URL, PRESS_CHECKS, texts
 from tests.test_signing import as_user  # noqa: F401  (fixture)
@@ -29,7 +30,7 @@ def changed_record(plant, operator, instance: Path):
         submissions.explain(draft, "oil_leaks", "Hose fitting loose", "Fitting tightened", actor)
         photo = attachments.store_photo(png(), 10 << 20, instance, operator.id)
         submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
-        records.submit(draft, actor)
+        versions.submit(draft, actor)
     return draft
 
 

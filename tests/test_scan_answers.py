@@ -6,9 +6,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Answer, Deviation
 from app.models.types import frozen_clock
-from app.services import records
-from app.services.audit import Actor
-from app.services.users import create_user
+from app.services.records import versions
+from app.services.core.audit import Actor
+from app.services.access.users import create_user
 from tests.helpers.deviations import AT, failing_press_record
 
 FAI = "first-article-inspection"
@@ -82,7 +82,7 @@ def test_changing_the_expected_answer_rejudges_the_scan(fai) -> None:
     html = save(client, draft, "part_number", "BR-216-C").get_data(as_text=True)
     assert 'id="item-part_label"' in html and "BR-214-C, expected BR-216-C" in html
     assert db.session.scalar(select(Deviation.status).where(Deviation.item_name == "part_label")) == "open"
-    assert ("part_label", "a reason for the failure") in [(m.item, m.need) for m in records.missing(draft)]
+    assert ("part_label", "a reason for the failure") in [(m.item, m.need) for m in versions.missing(draft)]
 
 
 def test_pages_say_by_an_inspector(app, plant, users, login) -> None:

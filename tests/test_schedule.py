@@ -7,7 +7,7 @@ from sqlalchemy import event, select
 
 from app.extensions import db
 from app.models import FormVersion, Submission
-from app.services.schedule import (DONE, DUE, OVERDUE, UPCOMING, Counts, DoneRef, ScheduledForm, SiteClock,
+from app.services.floor.schedule import (DONE, DUE, OVERDUE, UPCOMING, Counts, DoneRef, ScheduledForm, SiteClock,
                                    StationRef, counts, due_checks, station_checks)
 
 CHICAGO = ZoneInfo("America/Chicago")

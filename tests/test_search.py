@@ -6,15 +6,17 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event
 
-from app.errors import DomainError
+from app.services.core.errors import DomainError
 from app.models import Signature, Submission
 from app.models.submission import SIGNED
 from app.models.types import frozen_clock
 from app.records.schemas import load_query
-from app.services import evaluation, records, submissions
-from app.services.audit import Actor
+from app.services.floor import evaluation, submissions
+from app.services.records import versions
+from app.services.core.audit import Actor
 from app.services.demo.history import answer_for
-from app.services.search import RecordQuery, current_version, filter_options, iter_matching, search_records
+from app.services.core.site import site_zone
+from app.services.records.search import RecordQuery, current_version, filter_options, iter_matching, search_records
 
 TORQUE, PRESS = "torque-audit", "press-start-of-shift"
 T0 = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)
@@ -36,7 +38,7 @@ def submit_record(start_draft, user, form_id: str = TORQUE, station: str = "Weld
             if result.verdict.state == "fail":
                 submissions.explain(draft, item["name"], reason, action, actor)
     with frozen_clock(at):
-        records.submit(draft, actor)
+        versions.submit(draft, actor)
     return draft
 
 
@@ -55,7 +57,7 @@ def sign(db, submission: Submission, signer, meaning: str = "Reviewed") -> Signa
 def correct(db, submission: Submission, user) -> None:
     """Add version n+1 of the record (a correction)."""
     document = dataclasses.replace(current_version(submission).record, version=submission.current_version + 1)
-    records.add_version(submission, document, Actor(user.id), reason="Typo in the wrench id")
+    versions.add_version(submission, document, Actor(user.id), reason="Typo in the wrench id")
     db.session.commit()
 
 
@@ -77,7 +79,7 @@ def test_only_records_not_drafts_and_status(plant, users, start_draft, db):
 
 def test_dates_are_whole_days_in_the_site_zone(plant, users, start_draft, app):
     """23:30 in Chicago on 9 March is 04:30 UTC on the 10th, yet it belongs to the 9th (both ends inclusive)."""
-    assert app.config["SITE_TZ"] == "America/Chicago"
+    assert site_zone().key == "America/Chicago"  # the site's own zone (Site.timezone), nothing in config
     late = submit_record(start_draft, users.operator, at=datetime(2026, 3, 10, 4, 30, tzinfo=timezone.utc))
     early = submit_record(start_draft, users.operator, at=datetime(2026, 3, 10, 5, 30, tzinfo=timezone.utc))
     ninth, tenth = date(2026, 3, 9), date(2026, 3, 10)

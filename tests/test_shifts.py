@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.services.shifts import parse_pattern, shift_at
+from app.services.floor.shifts import parse_pattern, shift_at
 
 CHICAGO = ZoneInfo("America/Chicago")
 PATTERN = "06:00/14:00/22:00"

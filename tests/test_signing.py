@@ -4,7 +4,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from app.models import AuditEvent, LoginThrottle, Signature
-from app.services import signing
+from app.services.records import signing
 from tests.helpers.builders import PASSWORD
 
 FAI = "first-article-inspection"
@@ -181,8 +181,10 @@ def test_a_deviation_that_needs_a_supervisor_decision_blocks_signing(app, as_use
     """guards_in_place's on_fail requires supervisor_decision: no signature until a supervisor decides."""
     import uuid
     from pathlib import Path
-    from app.services import attachments, deviations, records, submissions
-    from app.services.audit import Actor
+    from app.services.floor import attachments, submissions
+    from app.services.quality import deviations
+    from app.services.records import versions
+    from app.services.core.audit import Actor
     from tests.helpers.deviations import PASSING, PRESS, only_deviation, save
     from tests.helpers.photos import png
     actor = Actor(users.operator.id)
@@ -192,7 +194,7 @@ def test_a_deviation_that_needs_a_supervisor_decision_blocks_signing(app, as_use
     submissions.explain(draft, "guards_in_place", "Rear guard bent", "Press locked out", actor)
     photo = attachments.store_photo(png(), 10 << 20, Path(app.instance_path), users.operator.id)
     submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
-    records.submit(draft, actor)
+    versions.submit(draft, actor)
     inspector = as_user(users.inspector)
     page = inspector.get(f"/review/{draft.id}").get_data(as_text=True)
     deviation = only_deviation()

@@ -9,8 +9,8 @@ from sqlalchemy import delete
 
 from app.models import FormVersion, Submission
 from app.models.types import frozen_clock
-from app.services import submissions
-from app.services.audit import Actor
+from app.services.floor import submissions
+from app.services.core.audit import Actor
 from tests.helpers.records import fill_and_submit
 
 CHICAGO = ZoneInfo("America/Chicago")

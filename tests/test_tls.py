@@ -25,7 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from app.cli_tls import tls_cli
-from app.services import tls
+from app.services.access import tls
 from tests.helpers.gunicorn import Gunicorn
 
 HOSTS = ["127.0.0.1", "localhost", "floorbook.plant.lan"]

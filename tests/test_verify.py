@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app.canonical import sha256_hex
 from app.extensions import db
 from app.models import RenderedPdf
-from app.services import pdf
-from app.services.verify import verify_pdf, verify_sha256
+from app.services.records import pdf
+from app.services.records.verify import verify_pdf, verify_sha256
 from tests.test_pdf import correct, press_record, rendered, sign
 
 

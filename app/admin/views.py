@@ -5,13 +5,13 @@ from sqlalchemy import select
 
 from app.admin import bp
 from app.admin.schemas import ActiveSchema, DeviceSchema
-from app.errors import DomainError
+from app.services.core.errors import DomainError
 from app.extensions import db
 from app.floor.context import all_areas
 from app.inputs import load_form
 from app.models import Device, User
 from app.security import current_actor, roles_required
-from app.services import auth as auth_service, devices
+from app.services.access import auth as auth_service, devices
 
 
 @bp.get("/devices", endpoint="devices")

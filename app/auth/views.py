@@ -5,12 +5,14 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 
 from app.auth import bp
 from app.auth.schemas import BadgeLoginSchema, PasswordChangeSchema, PasswordLoginSchema
-from app.errors import CSRF_MESSAGE, DomainError, error_response
+from app.errors import CSRF_MESSAGE, error_response
+from app.services.core.errors import DomainError
 from app.extensions import db
 from app.inputs import load_form
 from app.security import current_actor, end_session, safe_next
-from app.services import audit, auth as auth_service
-from app.services.audit import Actor
+from app.services.access import auth as auth_service
+from app.services.core import audit
+from app.services.core.audit import Actor
 
 
 def _limits() -> tuple[int, int]:

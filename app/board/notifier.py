@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.database import read_only
 from app.extensions import db
 from app.models import BoardEvent
-from app.services.board_feed import CHANNEL
+from app.services.board.board_feed import CHANNEL
 
 log = logging.getLogger(__name__)
 KEY = "floorbook_board_notifier"

@@ -15,7 +15,7 @@ from app.board.notifier import Notifier, notifier_for
 from app.database import read_only
 from app.extensions import db
 from app.models import BoardScreen
-from app.services import board
+from app.services.board import boards
 
 RETRY_MS = 3000
 EVENT_LIMIT = 500
@@ -36,7 +36,7 @@ def board_stream(screen_id: int, since: int | None) -> Iterator[str]:
     notifier.subscribe()
     try:
         yield f"retry: {RETRY_MS}\n\n"
-        last = since if since is not None else board.latest_event_id()
+        last = since if since is not None else boards.latest_event_id()
         next_beat = time.monotonic()
         next_refresh = next_beat if since is None else next_beat + refresh  # unknown position: send it all
         seen = notifier.version
@@ -55,7 +55,7 @@ def board_stream(screen_id: int, since: int | None) -> Iterator[str]:
             if now >= next_beat:
                 key = (screen_id, "heartbeat", last, int(time.time() // heartbeat))
                 yield notifier.rendered(key, lambda: sse("heartbeat", render_template(
-                    "board/_header.html", view=board.board_view(screen))))
+                    "board/_header.html", view=boards.board_view(screen))))
                 next_beat = now + heartbeat
             db.session.remove()  # end the read transaction before waiting
             seen = notifier.wait(seen, timeout=max(0.05, min(next_beat, next_refresh) - time.monotonic()))
@@ -66,12 +66,12 @@ def board_stream(screen_id: int, since: int | None) -> Iterator[str]:
 
 def _changes(notifier: Notifier, screen: BoardScreen, last: int, full: bool) -> tuple[str, int]:
     """The board event for feed rows after last (every tile when full); returns it and the new position."""
-    events = board.events_after(last, limit=EVENT_LIMIT)
+    events = boards.events_after(last, limit=EVENT_LIMIT)
     if not events and not full:
         return "", last
     newest = events[-1].id if events else last
     if len(events) == EVENT_LIMIT:  # far behind: send everything and jump to the end
-        full, newest = True, board.latest_event_id()
+        full, newest = True, boards.latest_event_id()
     touched = {e.station_id for e in events}
     every = full or None in touched
     # A full refresh is keyed by the minute too: overdue states move with the clock, not with the feed.
@@ -80,7 +80,7 @@ def _changes(notifier: Notifier, screen: BoardScreen, last: int, full: bool) -> 
 
 
 def _render_changes(screen: BoardScreen, touched: set[int | None], every: bool, newest: int) -> str:
-    view = board.board_view(screen)
+    view = boards.board_view(screen)
     tiles = [t for t in view.tiles if every or t.station.id in touched]
     if not tiles and not every:
         return ""

@@ -4,20 +4,20 @@ from flask import Response, flash, redirect, render_template, request, stream_wi
 from app.board import bp
 from app.board.schemas import ScreenSchema
 from app.board.stream import board_stream
-from app.errors import DomainError
+from app.services.core.errors import DomainError
 from app.extensions import db
 from app.floor.context import all_areas
 from app.inputs import load_form
 from app.models import BoardScreen
 from app.security import current_actor, roles_required
-from app.services import board
+from app.services.board import boards
 
 
 @bp.get("/board/<token>")
 def screen(token: str):
     """The full-screen board for a TV; the token in the URL is the only credential."""
-    found = board.screen_for_token(token)
-    response = Response(render_template("board/screen.html", screen=found, view=board.board_view(found)))
+    found = boards.screen_for_token(token)
+    response = Response(render_template("board/screen.html", screen=found, view=boards.board_view(found)))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -26,7 +26,7 @@ def screen(token: str):
 @bp.get("/board/<token>/events")
 def events(token: str):
     """The live stream: replays after Last-Event-ID (or ?since=), then changed tiles and heartbeats."""
-    found = board.screen_for_token(token)
+    found = boards.screen_for_token(token)
     since = request.headers.get("Last-Event-ID", type=int)
     if since is None:
         since = request.args.get("since", type=int)  # the position the page was rendered at
@@ -39,8 +39,8 @@ def events(token: str):
 @bp.get("/board/<token>/fragment")
 def fragment(token: str):
     """The whole board body, for the polling fallback; a 304 when nothing changed (ETag)."""
-    found = board.screen_for_token(token)
-    view = board.board_view(found)
+    found = boards.screen_for_token(token)
+    view = boards.board_view(found)
     response = Response(render_template("board/_body.html", screen=found, view=view))
     response.headers["Cache-Control"] = "no-cache"
     response.add_etag()
@@ -51,7 +51,7 @@ def fragment(token: str):
 @roles_required("admin")
 def screens():
     """Board screens with their kiosk URLs, and the form to add one."""
-    return render_template("board/admin.html", screens=board.screens(), areas=all_areas(), error=None)
+    return render_template("board/admin.html", screens=boards.screens(), areas=all_areas(), error=None)
 
 
 @bp.post("/admin/boards")
@@ -60,9 +60,9 @@ def create_screen():
     """Add a board screen; its secret URL is shown in the list."""
     try:
         data = load_form(ScreenSchema())
-        created = board.create_screen(data["name"], data["area_id"], current_actor())
+        created = boards.create_screen(data["name"], data["area_id"], current_actor())
     except DomainError as error:
-        return render_template("board/admin.html", screens=board.screens(), areas=all_areas(), error=error), error.status
+        return render_template("board/admin.html", screens=boards.screens(), areas=all_areas(), error=error), error.status
     flash(f"Board screen “{created.name}” created. Open its kiosk URL on the TV.")
     return redirect(url_for("board.screens"), code=303)
 
@@ -71,6 +71,6 @@ def create_screen():
 @roles_required("admin")
 def revoke_screen(screen_id: int):
     """Revoke a screen: its URL answers 404 and its open streams end."""
-    board.revoke_screen(db.get_or_404(BoardScreen, screen_id), current_actor())
+    boards.revoke_screen(db.get_or_404(BoardScreen, screen_id), current_actor())
     flash("The board screen is revoked; its URL no longer works.")
     return redirect(url_for("board.screens"), code=303)

@@ -23,16 +23,16 @@ from app.definitions.fields import (
     show,
 )
 from app.definitions.rules import coerce_condition_values, definition_rules, nest, repeated
-from app.items import article, item_type
 from app.definitions.vocabulary import (
     DEFAULT_ON_FAIL_PROMPT,
     ITEM_TYPES,
     KINDS,
     ON_FAIL_REQUIRE,
-    ROLES,
     can_fail,
     default_on_fail,
 )
+from app.items import article, item_type
+from app.roles import ROLES
 
 IDENTIFIER = r"[a-z][a-z0-9_]{0,63}"
 SLUG = r"[a-z0-9][a-z0-9-]{0,63}"

@@ -6,7 +6,6 @@ from app import items
 
 ITEM_TYPES = items.ITEM_TYPES  # each type lives in app/items; scan is a code read with the camera
 KINDS = ("checklist", "inspection", "audit", "handoff", "verification")
-ROLES = ("operator", "inspector", "supervisor", "auditor", "admin")
 SCHEDULE_WORDS = ("per_shift", "hourly", "on_demand")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ON_FAIL_REQUIRE = ("reason", "action", "supervisor_decision")

@@ -2,14 +2,13 @@
 from flask import Blueprint
 from flask_login import current_user
 
+from app.roles import STEP_ROLES
+
 bp = Blueprint("deviations", __name__, url_prefix="/deviations")
 
-RAISE_ROLES = ("operator", "inspector", "supervisor")  # raise by hand and record causes
-STEP_ROLES = ("inspector", "supervisor")  # acknowledge, decide, resolve, close
-LIST_ROLES = ("inspector", "supervisor", "auditor", "admin")  # list and search; anyone signed in reads one
 
 from app.deviations import views  # noqa: E402,F401
-from app.services import deviations  # noqa: E402
+from app.services.quality import deviations  # noqa: E402
 
 
 @bp.app_context_processor

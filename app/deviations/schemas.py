@@ -3,10 +3,10 @@ from typing import Mapping
 
 from marshmallow import ValidationError, fields, post_load, pre_load, validate
 
-from app.errors import DomainError
+from app.services.core.errors import DomainError
 from app.inputs import FilterSchema, StrictSchema
 from app.models.deviation import DECISIONS, STATUSES
-from app.services.deviation_search import DeviationQuery
+from app.services.quality.deviation_search import DeviationQuery
 
 _DATE = {"invalid": "Enter a date as YYYY-MM-DD.", "format": "Enter a date as YYYY-MM-DD."}
 _CHOICE = {"invalid": "Choose one from the list."}

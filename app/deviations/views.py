@@ -4,15 +4,17 @@ from typing import Callable
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.deviations import LIST_ROLES, RAISE_ROLES, STEP_ROLES, bp
+from app.deviations import bp
 from app.deviations.schemas import CauseSchema, DecideSchema, RaiseSchema, ResolveSchema, StepSchema, load_filters
-from app.errors import DomainError
-from app.idempotent import idempotent
 from app.extensions import db
 from app.htmx import render_page_or_partial
+from app.idempotency import idempotent
 from app.inputs import StrictSchema, load_form
+from app.roles import LIST_ROLES, RAISE_ROLES, STEP_ROLES
 from app.security import current_actor, roles_required
-from app.services import deviations, record_history, search
+from app.services.core.errors import DomainError
+from app.services.quality import deviations
+from app.services.records import record_history, search
 
 
 @bp.get("")

@@ -1,9 +1,9 @@
 """Input schemas for downtime."""
 from marshmallow import EXCLUDE, ValidationError, fields, validate
 
-from app.errors import DomainError
+from app.services.core.errors import DomainError
 from app.inputs import StrictSchema, device_time_field
-from app.services.downtime import FIX_MISSING
+from app.services.floor.downtime import FIX_MISSING
 
 REASON_MISSING = "Pick the reason the station stopped."
 

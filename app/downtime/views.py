@@ -3,13 +3,13 @@ from flask import flash, redirect, request, url_for
 
 from app.downtime import bp
 from app.downtime.schemas import StartSchema, StationStopSchema, StopSchema, load_query, station_of
-from app.errors import DomainError
-from app.idempotent import idempotent
-from app.floor import FILL_ROLES
-from app.htmx import hx_redirect, is_htmx, render_page_or_partial
+from app.htmx import is_htmx, redirect_to, render_page_or_partial
+from app.idempotency import idempotent
 from app.inputs import load_form
+from app.roles import FILL_ROLES
 from app.security import current_actor, kept_offline_time, roles_required
-from app.services import downtime, reasons
+from app.services.core.errors import DomainError
+from app.services.floor import downtime, reasons
 
 # Refusals the person can fix on the same page; anything else is answered by app.errors.
 REFUSALS = (409, 422)
@@ -40,7 +40,7 @@ def start():
     flash(f"Downtime reported at {station.name}: {event.reason_label}. "
           "When it runs again, say what fixed it and tap “Running again”.")
     target = url_for("floor.home")
-    return hx_redirect(target) if is_htmx() else redirect(target, code=303)
+    return redirect_to(target)
 
 
 @bp.post("/floor/downtime/<int:event_id>/stop")

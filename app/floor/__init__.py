@@ -3,9 +3,9 @@ from flask import Blueprint
 
 bp = Blueprint("floor", __name__)
 
-FILL_ROLES = ("operator", "inspector", "supervisor")
 
 from app.floor import views  # noqa: E402,F401
+
 
 @bp.app_template_global()
 def schedule_text(schedule: dict) -> str:

@@ -5,12 +5,14 @@ from datetime import date
 from flask import g, session
 from sqlalchemy import select
 
-from app.errors import DomainError
+from app.services.core.errors import DomainError
 from app.extensions import db
 from app.models import Area, FormVersion, Site, Station, Submission, User
 from app.models.types import utcnow
-from app.services import catalogue, deviations, downtime, item_views, records, submissions
-from app.services.shifts import shift_at
+from app.services.floor import catalogue, downtime, submissions
+from app.services.quality import deviations
+from app.services.records import item_views, versions
+from app.services.floor.shifts import shift_at
 
 # The id a blank fill page carries until the tablet gives it the UUID of the submission it starts offline.
 BLANK_ID = "00000000-0000-4000-8000-000000000000"
@@ -47,7 +49,7 @@ def blank_context(form_version_id: int, station_id: int | None, user: User) -> d
     snapshot = item_views.from_blank(version.definition)
     required = sum(1 for view in snapshot.items if view.required and view.visible)
     return {"header": header, "definition": version.definition, "snapshot": snapshot,
-            "causes": deviations.cause_categories(), "progress": records.Progress(0, required),
+            "causes": deviations.cause_categories(), "progress": versions.Progress(0, required),
             "downtime": downtime.running_at(station)}
 
 
@@ -83,6 +85,6 @@ def fill_context(submission: Submission) -> dict:
         "definition": submission.form_version.definition,
         "snapshot": item_views.from_draft(submission),
         "causes": deviations.cause_categories(),
-        "progress": records.progress(submission),
+        "progress": versions.progress(submission),
         "downtime": downtime.running_at(submission.station),
     }

@@ -5,16 +5,19 @@ from flask import current_app, flash, redirect, render_template, request, send_f
 from flask_login import current_user
 
 from app.database import reading
-from app.errors import DomainError
 from app.extensions import db
-from app.idempotent import idempotent
-from app.floor import FILL_ROLES, bp
+from app.floor import bp
 from app.floor.context import all_areas, blank_context, current_station, fill_context, get_submission
 from app.floor.schemas import ExplainSchema, StartSchema, StationSchema
-from app.htmx import hx_redirect, is_htmx
+from app.htmx import is_htmx, redirect_to
+from app.idempotency import idempotent
 from app.inputs import load_form, posted_device_time
+from app.roles import FILL_ROLES
 from app.security import current_actor, kept_offline_time, roles_required
-from app.services import attachments, catalogue, deviations, downtime, records, schedule, submissions
+from app.services.core.errors import DomainError
+from app.services.floor import attachments, catalogue, downtime, schedule, submissions
+from app.services.quality import deviations
+from app.services.records import versions
 
 
 @bp.get("/")
@@ -134,15 +137,15 @@ def submit(submission_id: str):
     """Freeze the record, or list what is still missing."""
     submission = get_submission(submission_id)
     submissions.require_draft(submission)
-    missing = records.missing(submission)
+    missing = versions.missing(submission)
     if missing:
         context = fill_context(submission) | {"missing": missing}
         template = "floor/_missing.html" if is_htmx() else "floor/fill.html"
         return render_template(template, **context), 422
-    version = records.submit(submission, current_actor())
+    version = versions.submit(submission, current_actor())
     flash(f"✓ Submitted as record version {version.version}. Answers can no longer change.")
     target = url_for("records.record", record_id=submission.id)
-    return hx_redirect(target) if is_htmx() else redirect(target, code=303)
+    return redirect_to(target)
 
 
 @bp.get("/floor/photos/<sha256>.jpg")

@@ -8,7 +8,8 @@ from app.models.idempotency import IdempotencyKey
 from app.models.plant import Area, Line, Site, Station
 from app.models.signature import RenderedPdf, Signature
 from app.models.submission import Answer, Attachment, RecordVersion, Submission
-from app.models.user import ROLES, Device, LoginThrottle, User
+from app.models.user import Device, LoginThrottle, User
+from app.roles import ROLES
 
 __all__ = [
     "Answer", "Area", "Attachment", "AuditEvent", "BoardEvent", "BoardScreen", "Deviation", "Device",

@@ -14,7 +14,7 @@ from app.models.types import UTCDateTime, utcnow
 from app.models.user import Device, User
 
 if TYPE_CHECKING:
-    from app.services.record_document import RecordDocument
+    from app.services.records.record_document import RecordDocument
 
 DRAFT, SUBMITTED, SIGNED, VOID = "draft", "submitted", "signed", "void"
 # submitted: awaiting some signature of sign_off on the current version; signed: all given.
@@ -111,7 +111,7 @@ class RecordVersion(db.Model):
     @cached_property
     def record(self) -> "RecordDocument":
         """The frozen record as a typed RecordDocument (what services read)."""
-        from app.services.record_document import RecordDocument  # the service layer sits above the models
+        from app.services.records.record_document import RecordDocument  # the service layer sits above the models
 
         return RecordDocument.from_json(self.canonical_json)
 

@@ -9,8 +9,6 @@ from app.extensions import db
 from app.models.plant import Station
 from app.models.types import UTCDateTime, utcnow
 
-ROLES = ("operator", "inspector", "supervisor", "auditor", "admin")
-
 
 class User(UserMixin, db.Model):
     """A person; roles are a space-separated set of ROLES."""

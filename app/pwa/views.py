@@ -1,8 +1,8 @@
 """Manifest, service worker, offline page and outbox page."""
 from flask import Response, jsonify, render_template, url_for
 
-from app.floor import FILL_ROLES
 from app.pwa import bp, shell
+from app.roles import FILL_ROLES
 from app.security import roles_required
 
 THEME = "#0b3d91"

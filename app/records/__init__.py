@@ -3,9 +3,6 @@ from flask import Blueprint, current_app, request
 
 bp = Blueprint("records", __name__)
 
-READ_ROLES = ("operator", "inspector", "supervisor", "auditor", "admin")
-SEARCH_ROLES = ("inspector", "supervisor", "auditor", "admin")
-CORRECT_ROLES = ("inspector", "supervisor")
 
 
 def public_base_url() -> str:

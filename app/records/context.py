@@ -1,8 +1,10 @@
 """What record pages render from: one snapshot of a version's items, its deviations, history and audit trail."""
-from app.errors import DomainError
+from app.services.core.errors import DomainError
 from app.extensions import db
 from app.models import RecordVersion, Submission
-from app.services import deviations, item_views, record_history, submissions
+from app.services.floor import submissions
+from app.services.quality import deviations
+from app.services.records import item_views, record_history
 
 
 def get_record(record_id: str) -> Submission:

@@ -3,9 +3,9 @@ from typing import Mapping
 
 from marshmallow import ValidationError, fields, post_load, validate
 
-from app.errors import DomainError
+from app.services.core.errors import DomainError
 from app.inputs import FilterSchema
-from app.services.search import PER_PAGE, PER_PAGE_MAX, PER_PAGE_MIN, STATUSES, RecordQuery
+from app.services.records.search import PER_PAGE, PER_PAGE_MAX, PER_PAGE_MIN, STATUSES, RecordQuery
 
 _DATE = {"invalid": "Enter a date as YYYY-MM-DD.", "format": "Enter a date as YYYY-MM-DD."}
 _CHOICE = {"invalid": "Choose one from the list."}

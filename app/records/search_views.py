@@ -2,13 +2,15 @@
 from flask import Response, request, stream_with_context
 from flask_login import current_user
 
-from app.errors import DomainError
 from app.htmx import render_page_or_partial
 from app.models.types import utcnow
-from app.records import SEARCH_ROLES, bp, public_base_url
+from app.records import bp, public_base_url
 from app.records.schemas import load_query
+from app.roles import SEARCH_ROLES
 from app.security import roles_required
-from app.services import exports, pdf as pdf_service, search
+from app.services.core.errors import DomainError
+from app.services.records import exports, search
+from app.services.records import pdf as pdf_service
 
 
 def _query() -> search.RecordQuery:

@@ -2,12 +2,16 @@
 from flask import Response, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from app.errors import DomainError
 from app.extensions import db
-from app.records import CORRECT_ROLES, READ_ROLES, bp, public_base_url
+from app.records import bp, public_base_url
 from app.records.context import get_record, get_version, record_context
+from app.roles import CORRECT_ROLES, READ_ROLES
 from app.security import current_actor, roles_required
-from app.services import corrections, pdf as pdf_service, submissions, verify as verify_service
+from app.services.core.errors import DomainError
+from app.services.floor import submissions
+from app.services.records import corrections
+from app.services.records import pdf as pdf_service
+from app.services.records import verify as verify_service
 
 
 @bp.get("/records/<record_id>")

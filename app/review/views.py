@@ -4,16 +4,17 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from app.errors import DomainError
 from app.extensions import db
 from app.htmx import render_page_or_partial
 from app.inputs import load_form
 from app.models import FormVersion, Line
 from app.records.context import get_record, record_context
-from app.review import SIGN_ROLES, bp
+from app.review import bp
 from app.review.schemas import QueueFilterSchema, SignSchema
+from app.roles import SIGN_ROLES
 from app.security import current_actor, roles_required
-from app.services import signing
+from app.services.core.errors import DomainError
+from app.services.records import signing
 
 
 @bp.get("")

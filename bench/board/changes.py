@@ -15,7 +15,7 @@ from sqlalchemy import select  # noqa: E402
 
 from app.extensions import db  # noqa: E402
 from app.models import DowntimeEvent, Station, User  # noqa: E402
-from app.services.audit import Actor  # noqa: E402
+from app.services.core.audit import Actor  # noqa: E402
 
 PASSWORD = "operator1-demo"
 
@@ -33,7 +33,7 @@ class Changer:
         self.round_trips: list[float] = []
 
     def _leaf_reason(self) -> str:
-        from app.services.reasons import downtime_tree
+        from app.services.floor.reasons import downtime_tree
         with self.app.app_context():
             return next(node.children[0].code for node in downtime_tree() if node.children)
 
@@ -50,7 +50,7 @@ class Changer:
 
 
 class ServiceChanger(Changer):
-    """Through app.services.downtime in the bench process's own app context."""
+    """Through app.services.floor.downtime in the bench process's own app context."""
 
     label = "bench process"
 
@@ -61,7 +61,7 @@ class ServiceChanger(Changer):
             db.session.remove()
 
     def change(self, station_id: int) -> tuple[float, str]:
-        from app.services import downtime
+        from app.services.floor import downtime
         running = self.running_id(station_id)
         with self.app.app_context():
             if running is None:
@@ -138,11 +138,11 @@ def wake_cost(app: Flask, changer: Changer, station_id: int, rounds: int = 30) -
     from app.board.notifier import Notifier
     from app.database import read_only
     from app.models import BoardScreen
-    from app.services import board
+    from app.services.board import boards
 
     with app.test_request_context():
         screen_id = db.session.scalar(select(BoardScreen.id))
-        last = board.latest_event_id()
+        last = boards.latest_event_id()
         db.session.remove()
     changer.change(station_id)
 

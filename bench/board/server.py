@@ -16,43 +16,23 @@ from typing import Iterator
 from common import ROOT  # noqa: F401  (puts the project on sys.path)
 from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import DevelopmentConfig  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import User  # noqa: E402
-from app.services.audit import Actor  # noqa: E402
+from app.services.core.audit import Actor  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 THREADS = 80          # gunicorn threads per worker: each open stream holds one
 WORKERS = {"sqlite": 1, "postgresql": 2}
 
 
 # ---- database and server ----------------------------------------------------------------------
 
-@contextmanager
-def database(engine: str, tmp: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file in tmp, or a new PostgreSQL database dropped afterwards."""
-    if engine == "sqlite":
-        yield f"sqlite:///{tmp / 'floorbook.sqlite3'}"
-        return
-    name = f"floorbook_bench_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def prepare(url: str, instance: Path) -> tuple[Flask, str]:
     """Migrate, seed the demo plant (no history) and create a whole-site screen: (the bench's app, token)."""
-    from app.services.board import create_screen
+    from app.services.board.boards import create_screen
     from app.services.demo import seed_demo
 
     # Cheap hashes for the seeded demo users: the server verifies whatever parameters a hash carries.

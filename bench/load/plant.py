@@ -2,12 +2,9 @@
 with the demo plant, one draft per operator session, and the session cookies a signed-in tablet carries."""
 import random
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-import psycopg
 from flask import g, session
 from flask_migrate import upgrade
 from flask_wtf.csrf import generate_csrf
@@ -18,7 +15,6 @@ from app.config import ROOT, TestingConfig
 from app.extensions import db
 
 SECRET = "bench-autosave-load"
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass(frozen=True)
@@ -30,22 +26,6 @@ class Session:
     saves: list[tuple[str, dict[str, str], bool]]  # (path, fields, in spec)
 
 
-@contextmanager
-def database(engine: str, folder: Path) -> Iterator[str]:
-    """A new, empty database URL for engine ('sqlite' or 'postgresql'), dropped afterwards."""
-    if engine == "sqlite":
-        yield f"sqlite:///{folder / 'bench.sqlite3'}"
-        return
-    name = f"floorbook_load_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _fields(item: dict, value: float) -> dict[str, str]:
     if item.get("samples", 1) == 1:
         return {"value": f"{value:g}"}
@@ -54,7 +34,7 @@ def _fields(item: dict, value: float) -> dict[str, str]:
 
 def _numbers(definition: dict) -> list[dict]:
     """The number items always shown."""
-    from app.services import evaluation
+    from app.services.floor import evaluation
 
     return [i for _s, i in evaluation.iter_items(definition) if i["type"] == "number" and not i.get("show_if")]
 
@@ -79,8 +59,8 @@ def _saves(draft_id: str, definition: dict, rng: random.Random) -> list[tuple[st
 def prepare(url: str, folder: Path, sessions: int) -> list[Session]:
     """Migrate url, seed the demo plant (no history), start one draft per session and sign each in."""
     from app.models import Station, User
-    from app.services import catalogue, submissions
-    from app.services.audit import Actor
+    from app.services.floor import catalogue, submissions
+    from app.services.core.audit import Actor
     from app.services.demo import seed_demo
 
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=str(folder / "instance"),

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from app.services.audit import Actor
-from app.services.catalogue import sync_definitions
+from app.services.core.audit import Actor
+from app.services.floor.catalogue import sync_definitions
 from tests.e2e.signin import badge_sign_in
 
 ANSWERS = re.compile(r"^/floor/submissions/[^/]+/items/")

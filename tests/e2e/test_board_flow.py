@@ -6,8 +6,9 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Area, Line, Station
-from app.services import board, reasons
-from app.services.audit import Actor
+from app.services.board import boards
+from app.services.floor import reasons
+from app.services.core.audit import Actor
 from tests.e2e.signin import badge_sign_in
 
 TV = {"viewport": {"width": 1920, "height": 1080}}
@@ -26,7 +27,7 @@ def open_board(browser, live_server: str, token: str):
 
 def test_tablet_changes_reach_the_board_live(app, plant, make_user, users, tablet, tablet_context, browser, request):
     make_user("operator", username="operator1", badge="1001", pin="1234")
-    token = board.create_screen("Hall TV", None, Actor(users.admin.id)).token
+    token = boards.create_screen("Hall TV", None, Actor(users.admin.id)).token
     press_id = plant.stations["Press 1"].id
     category = reasons.downtime_tree()[0]
     reason = category.children[0]
@@ -70,7 +71,7 @@ def test_board_fits_twenty_stations_without_scrolling(app, plant, users, browser
     for number in range(1, 15):
         db.session.add(Station(name=f"Cell {number}", line=line))
     db.session.commit()
-    token = board.create_screen("Hall TV", None, Actor(users.admin.id)).token
+    token = boards.create_screen("Hall TV", None, Actor(users.admin.id)).token
     live_server = request.getfixturevalue("live_server")
     tv, page = open_board(browser, live_server, token)
     assert page.locator("article.tile").count() == 20
@@ -83,12 +84,12 @@ def test_board_fits_twenty_stations_without_scrolling(app, plant, users, browser
 
 
 def test_revoked_board_page_goes_away(app, plant, users, browser, request):
-    screen = board.create_screen("Hall TV", None, Actor(users.admin.id))
+    screen = boards.create_screen("Hall TV", None, Actor(users.admin.id))
     screen_id, token, admin_id = screen.id, screen.token, users.admin.id
     live_server = request.getfixturevalue("live_server")
     tv, page = open_board(browser, live_server, token)
     from app.models import BoardScreen
-    board.revoke_screen(db.session.get(BoardScreen, screen_id), Actor(admin_id))
+    boards.revoke_screen(db.session.get(BoardScreen, screen_id), Actor(admin_id))
     expect(page.get_by_role("heading", name=re.compile("No such board screen"))).to_be_visible(timeout=5000)
     tv.close()
 

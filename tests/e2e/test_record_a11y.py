@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from app.services import attachments, records, submissions
-from app.services.audit import Actor
+from app.services.floor import attachments, submissions
+
+from app.services.records import versions
+from app.services.core.audit import Actor
 from tests.e2e.signin import password_sign_in
 from tests.helpers.photos import png
 
@@ -31,7 +33,7 @@ def checked_record(app, plant, make_user):
     submissions.save_answer(draft, "hydraulic_pressure", {}, actor, value=150.0, parsed=True)
     photo = attachments.store_photo(png(), 10 << 20, Path(app.instance_path), operator.id)
     submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
-    records.submit(draft, actor)
+    versions.submit(draft, actor)
     labels = {i["name"]: i["label"] for s in draft.form_version.definition["sections"] for i in s["items"]}
     return draft.id, labels
 

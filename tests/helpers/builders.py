@@ -9,12 +9,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.models import FormVersion, Station, User
-from app.services import submissions
-from app.services.audit import Actor
-from app.services.catalogue import sync_definitions
+from app.services.floor import submissions
+from app.services.core.audit import Actor
+from app.services.floor.catalogue import sync_definitions
 from app.services.demo import _seed_plant
-from app.services.devices import register_device
-from app.services.users import create_user
+from app.services.access.devices import register_device
+from app.services.access.users import create_user
 
 PASSWORD = "correct-horse-9"
 ROLE_NAMES = ("operator", "inspector", "supervisor", "auditor", "admin")

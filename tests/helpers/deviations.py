@@ -8,8 +8,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, Deviation
 from app.models.types import frozen_clock
-from app.services import attachments, deviations, records, submissions
-from app.services.audit import Actor
+from app.services.floor import attachments, submissions
+from app.services.quality import deviations
+from app.services.records import versions
+from app.services.core.audit import Actor
 from tests.helpers.photos import png
 
 AT = datetime(2026, 11, 20, 12, 42, tzinfo=timezone.utc)  # 06:42 CST in the demo plant's zone
@@ -48,4 +50,4 @@ def failing_press_record(app, plant, operator, value=171.0):
                             "Maintenance re-set the relief valve", actor, "Machine / equipment")
         photo = attachments.store_photo(png(), 10 << 20, Path(app.instance_path), operator.id)
         submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
-        return records.submit(draft, actor)
+        return versions.submit(draft, actor)

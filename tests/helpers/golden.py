@@ -14,9 +14,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Site, Submission
 from app.models.submission import SUBMITTED
-from app.services import attachments, submissions
-from app.services.audit import Actor
-from app.services.catalogue import sync_definitions
+from app.services.floor import attachments, submissions
+from app.services.core.audit import Actor
+from app.services.floor.catalogue import sync_definitions
 from tests.helpers.photos import png
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "records"

@@ -6,8 +6,9 @@ import pytest
 from flask import current_app
 
 from app.models import Submission, User
-from app.services import attachments, evaluation, records, submissions
-from app.services.audit import Actor
+from app.services.floor import attachments, evaluation, submissions
+from app.services.records import versions
+from app.services.core.audit import Actor
 from app.services.demo.history import answer_for
 from app.models.types import utcnow
 from tests.helpers.photos import png
@@ -25,7 +26,7 @@ def fill_and_submit(submission: Submission, user: User) -> Submission:
         else:
             value = answer_for(item, _Calm(), False, utcnow())
             submissions.save_answer(submission, item["name"], {}, actor, value=value, parsed=True)
-    records.submit(submission, actor)
+    versions.submit(submission, actor)
     return submission
 
 

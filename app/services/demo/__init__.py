@@ -8,11 +8,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Area, Line, Site, Station, Submission, User
 from app.models.types import frozen_clock, utcnow
-from app.services.audit import Actor
-from app.services.catalogue import sync_definitions
+from app.services.core.audit import Actor
+from app.services.floor.catalogue import sync_definitions
 from app.services.demo.floor import board_screen, downtime_count
 from app.services.demo.history import seed_history
-from app.services.users import create_user
+from app.services.access.users import create_user
 
 SITE = ("Demo Plant", "America/Chicago", "06:00/14:00/22:00")
 LINES = {"Assembly": {"Line 1": ["Press 1", "Press 2", "Weld 1"], "Line 2": ["Press 3", "Assembly 1", "Pack 1"]}}

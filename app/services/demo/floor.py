@@ -15,8 +15,10 @@ from app.extensions import db
 from app.models import Area, BoardScreen, Deviation, DowntimeEvent, Station, User
 from app.models.deviation import OPEN
 from app.models.types import frozen_clock, utcnow
-from app.services import board, deviations, downtime, reasons
-from app.services.audit import Actor
+from app.services.board import boards
+from app.services.floor import downtime, reasons
+from app.services.quality import deviations
+from app.services.core.audit import Actor
 
 # (options considered, constraints, decision, notes, resolution) — what a supervisor writes down.
 PLAYBOOK = [
@@ -138,7 +140,7 @@ def board_screen() -> BoardScreen:
     screen = db.session.scalar(select(BoardScreen).where(BoardScreen.revoked_at.is_(None)).order_by(BoardScreen.id))
     if screen is None:
         area = db.session.scalar(select(Area).where(Area.name == "Assembly"))
-        screen = board.create_screen("Assembly hall TV", area.id if area else None, Actor(None))
+        screen = boards.create_screen("Assembly hall TV", area.id if area else None, Actor(None))
     return screen
 
 

@@ -14,10 +14,11 @@ from app.extensions import db
 from app.items import item_type
 from app.models import Site, Station, Submission, User
 from app.models.types import frozen_clock, utcnow
-from app.services import attachments, catalogue, evaluation, records, signing, submissions
-from app.services.audit import Actor
+from app.services.floor import attachments, catalogue, evaluation, submissions
+from app.services.records import versions, signing
+from app.services.core.audit import Actor
 from app.services.demo import floor
-from app.services.shifts import Shift, shift_at
+from app.services.floor.shifts import Shift, shift_at
 
 REASONS = [
     ("Gauge reading drifted after warm-up; relief valve re-set by maintenance.", "Re-checked after 10 min, within limits."),
@@ -186,7 +187,7 @@ def seed_history(days: int, instance: Path) -> int:
                                                                   version.id, station.id, actor)
                     at = _fill(submission, actor, rng, at, instance) + timedelta(minutes=2)
                     with frozen_clock(at):
-                        records.submit(submission, actor)
+                        versions.submit(submission, actor)
                     last = at
                     if supervisor is not None:
                         floor.plan_deviation_steps(agenda, submission.id, supervisor, at, now, rng)

@@ -1,0 +1,1 @@
+"""The live board: tiles and the change feed."""

@@ -1,0 +1,1 @@
+"""What every domain shares: the audit trail, the site and backups."""

@@ -1,0 +1,82 @@
+"""Photos: checked by content, stored by sha256, shown only as an EXIF-free derivative."""
+import io
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
+
+from app.canonical import sha256_hex
+from app.services.core.errors import DomainError
+from app.extensions import db
+from app.models import Attachment
+
+ALLOWED = {"JPEG": "image/jpeg", "PNG": "image/png"}
+DERIVATIVE_MAX_PX = 1600
+Image.MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs
+
+
+def _path(root: Path, digest: str, suffix: str) -> Path:
+    return root / "attachments" / digest[:2] / f"{digest}{suffix}"
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _derivative(image: Image.Image) -> bytes:
+    """Rotated upright, at most DERIVATIVE_MAX_PX, re-encoded as JPEG without any metadata."""
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    image.thumbnail((DERIVATIVE_MAX_PX, DERIVATIVE_MAX_PX))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85, optimize=True)
+    return out.getvalue()
+
+
+def store_photo(data: bytes, max_bytes: int, root: Path, user_id: int) -> Attachment:
+    """Validate bytes as a JPEG or PNG photo within max_bytes, store it, return its Attachment."""
+    if not data:
+        raise DomainError("The photo is empty.", {"photo": ["Take or choose a photo."]})
+    if len(data) > max_bytes:
+        raise DomainError("The photo is too large.",
+                          {"photo": [f"At most {max_bytes // (1024 * 1024)} MB; this one is {len(data) / 1048576:.1f} MB."]},
+                          status=413)
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            kind = probe.format
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            derivative = _derivative(image)
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+        raise DomainError("That file is not a photo.", {"photo": ["Only JPEG or PNG photos are accepted."]}) from error
+    if kind not in ALLOWED:
+        raise DomainError("That image type is not accepted.", {"photo": [f"Only JPEG or PNG, not {kind}."]})
+    digest = sha256_hex(data)
+    existing = db.session.scalar(select(Attachment).where(Attachment.sha256 == digest))
+    if existing:
+        return existing
+    derivative_digest = sha256_hex(derivative)
+    _write_once(_path(root, digest, ".orig"), data)
+    _write_once(_path(root, derivative_digest, ".jpg"), derivative)
+    attachment = Attachment(sha256=digest, content_type=ALLOWED[kind], size=len(data),
+                            derivative_sha256=derivative_digest, width=width, height=height,
+                            uploaded_by_id=user_id)
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def derivative_path(root: Path, attachment: Attachment) -> Path:
+    """Where the display derivative of attachment lives."""
+    return _path(root, attachment.derivative_sha256, ".jpg")
+
+
+def find(sha256: str) -> Attachment | None:
+    """The attachment with this original sha256."""
+    return db.session.scalar(select(Attachment).where(Attachment.sha256 == sha256))

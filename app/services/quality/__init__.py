@@ -1,0 +1,1 @@
+"""Quality: deviations, their statements and their search."""

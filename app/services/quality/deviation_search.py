@@ -1,0 +1,126 @@
+"""Finding deviations: the supervisor's inbox and a filtered, paginated search, newest first."""
+import math
+import re
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models import Deviation, Station
+from app.models.deviation import ACKNOWLEDGED, OPEN, RESOLVED
+from app.services.core.site import site_zone
+
+PER_PAGE = 50
+_NUMBER = re.compile(r"#?(\d{1,9})")
+
+
+@dataclass(frozen=True)
+class DeviationQuery:
+    """Search filters; None means "any". Dates are days in the site's zone, both inclusive."""
+
+    status: str | None = None
+    station: int | None = None
+    line: int | None = None
+    decision: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str | None = None
+
+    def args(self, page: int = 1) -> dict[str, str]:
+        """The filters that are set (and the page past the first) as query-string arguments."""
+        found = {spec.name: getattr(self, spec.name) for spec in fields(self)}
+        args = {name: value.isoformat() if isinstance(value, date) else str(value)
+                for name, value in found.items() if value not in (None, "")}
+        return args | ({"page": str(page)} if page != 1 else {})
+
+    @property
+    def empty(self) -> bool:
+        """True when no filter is set."""
+        return not self.args()
+
+
+@dataclass(frozen=True)
+class DeviationPage:
+    """One page of matching deviations, newest raised first."""
+
+    items: list[Deviation]
+    total: int
+    page: int
+    pages: int
+    per_page: int = PER_PAGE
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first item shown (0 when none)."""
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        """1-based position of the last item shown."""
+        return self.first + len(self.items) - 1 if self.items else 0
+
+
+def _loads() -> list:
+    return [joinedload(Deviation.station).joinedload(Station.line), joinedload(Deviation.raised_by),
+            joinedload(Deviation.decided_by)]
+
+
+def _utc_midnight(day: date) -> datetime | None:
+    try:
+        return datetime.combine(day, time(), site_zone()).astimezone(timezone.utc)
+    except OverflowError:  # past the calendar's ends: no bound
+        return None
+
+
+def _text(q: str):
+    words = q.strip().lower()
+    columns = (Deviation.what_happened, Deviation.cause_category, Deviation.cause, Deviation.immediate_action,
+               Deviation.resolution)
+    matches = [func.lower(column).contains(words, autoescape=True) for column in columns]
+    if number := _NUMBER.fullmatch(words):
+        matches.append(Deviation.id == int(number.group(1)))
+    return or_(*matches)
+
+
+def _conditions(query: DeviationQuery) -> list:
+    where = []
+    if query.status:
+        where.append(Deviation.status == query.status)
+    if query.station is not None:
+        where.append(Deviation.station_id == query.station)
+    if query.line is not None:
+        where.append(Deviation.station_id.in_(select(Station.id).where(Station.line_id == query.line)))
+    if query.decision:
+        where.append(Deviation.decision == query.decision)
+    if query.date_from and (start := _utc_midnight(query.date_from)):
+        where.append(Deviation.raised_at >= start)
+    if query.date_to and query.date_to < date.max and (end := _utc_midnight(query.date_to + timedelta(days=1))):
+        where.append(Deviation.raised_at < end)
+    if query.q and query.q.strip():
+        where.append(_text(query.q))
+    return where
+
+
+def search(filters: DeviationQuery, page: int = 1) -> DeviationPage:
+    """One page of the deviations matching filters, newest raised first."""
+    where = _conditions(filters)
+    total = db.session.scalar(select(func.count()).select_from(Deviation).where(*where)) or 0
+    rows = list(db.session.scalars(select(Deviation).where(*where).options(*_loads())
+                                   .order_by(Deviation.raised_at.desc(), Deviation.id.desc())
+                                   .limit(PER_PAGE).offset((page - 1) * PER_PAGE))) if total else []
+    return DeviationPage(rows, total, page, max(1, math.ceil(total / PER_PAGE)))
+
+
+def inbox() -> list[Deviation]:
+    """What a supervisor acts on: open first, then acknowledged, then resolved but not closed; oldest first within."""
+    order = case({OPEN: 0, ACKNOWLEDGED: 1, RESOLVED: 2}, value=Deviation.status)
+    return list(db.session.scalars(select(Deviation).where(Deviation.status.in_((OPEN, ACKNOWLEDGED, RESOLVED)))
+                                   .options(*_loads()).order_by(order, Deviation.raised_at, Deviation.id)))
+
+
+def open_count() -> int:
+    """How many deviations are open or acknowledged (the navigation's count)."""
+    return db.session.scalar(select(func.count()).select_from(Deviation).where(
+        Deviation.status.in_((OPEN, ACKNOWLEDGED)))) or 0

@@ -1,0 +1,1 @@
+"""Records: freezing, versions, corrections, signatures, search, exports, PDFs and verification."""
