@@ -1,6 +1,9 @@
 """Engine set-up: SQLite pragmas and serialised writes (DESIGN.md §11), and the transaction kinds a request uses:
 read-only (no lock), a write (SQLite: BEGIN IMMEDIATE behind one lock per process) and a lazily durable write."""
+import fcntl
+import os
 import threading
+import time
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -20,14 +23,61 @@ SQLITE_PRAGMAS = (
 )
 
 
+class WriteQueue:
+    """Where the writers of one SQLite file wait their turn: threads of a process on a lock, in order, and
+    the processes (gunicorn workers, the job worker, the CLI) on an flock of a file beside the database.
+
+    Instead of SQLite's busy handler, which polls with sleeps of up to 100 ms (a waiter wakes late, and a
+    long queue ends in "database is locked"). Only one thread per process ever waits on the file, so its
+    short polls (0.2–2 ms) cost nothing. A plain Lock, not an RLock: a pool reset may release it from
+    another thread. The file descriptor is opened per process (gunicorn forks after import).
+    """
+
+    def __init__(self, database: str | None):
+        self.path = f"{database}.write-lock" if database and database != ":memory:" else None
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int:
+        if self._pid != os.getpid():
+            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        return self._fd
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait up to timeout seconds for the turn; False when it did not come (SQLite's own wait goes on)."""
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        if self.path is None:
+            return True
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self._threads.release()
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+            except BaseException:
+                self._threads.release()
+                raise
+
+    def release(self) -> None:
+        """End the turn: the next thread, or the next process, goes on."""
+        if self.path is not None:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+        self._threads.release()
+
+
 def configure_engine(engine: Engine) -> None:
     """On SQLite, set the pragmas on every connection and begin every write transaction IMMEDIATE, one at a time."""
     if engine.dialect.name != "sqlite":
         return
-    # Threads of one process queue here, in order, instead of in SQLite's busy handler, which polls with
-    # sleeps of up to 100 ms (a waiter wakes late, and a long queue ends in "database is locked").
-    # A plain Lock, not an RLock: a pool reset may release it from another thread.
-    write_lock = threading.Lock()
+    write_lock = WriteQueue(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -92,6 +142,29 @@ def read_only(session: Session | scoped_session) -> None:
     target = session() if isinstance(session, scoped_session) else session
     if not target.in_transaction():
         target.connection(execution_options={READ_ONLY: True})
+
+
+def in_read_only(session: Session | scoped_session) -> bool:
+    """True while the session's transaction was begun by read_only()."""
+    target = session() if isinstance(session, scoped_session) else session
+    return target.in_transaction() and bool(target.connection().get_execution_options().get(READ_ONLY))
+
+
+def reads_first(view):
+    """Mark a view that reads in the request's read-only transaction (the user's) and calls writing() itself
+    before its first write: one transaction fewer, and nothing it reads waits for the write lock."""
+    view.reads_first = True
+    return view
+
+
+def writing(session: Session | scoped_session) -> None:
+    """Leave a read-only transaction, keeping what it loaded, so the next statement begins a write one.
+
+    A save reads and judges without the write lock, then writes in a short transaction of its own; what it
+    read is checked there (a revision) before it counts. Nothing happens inside a write transaction already.
+    """
+    if in_read_only(session):
+        end_transaction(session)
 
 
 def end_transaction(session: Session | scoped_session) -> None:

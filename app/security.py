@@ -156,8 +156,10 @@ def _before_request():
 
 
 def _end_reading():
-    # The view begins its own transaction (a write, by default); what was loaded here stays loaded.
-    if request.endpoint not in NO_DATABASE:
+    # The view begins its own transaction (a write, by default); what was loaded here stays loaded. A view
+    # marked reads_first (app.database) goes on reading in this one and leaves it itself before it writes.
+    view = current_app.view_functions.get(request.endpoint)
+    if request.endpoint not in NO_DATABASE and not getattr(view, "reads_first", False):
         end_transaction(db.session)
 
 

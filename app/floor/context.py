@@ -4,6 +4,7 @@ from datetime import date
 
 from flask import g, session
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.services.core.errors import DomainError
 from app.extensions import db
@@ -72,19 +73,26 @@ def all_areas() -> list[Area]:
 
 def get_submission(submission_id: str) -> Submission:
     """The submission or a 404."""
-    submission = db.session.get(Submission, submissions.normalise_id(submission_id))
+    # What every fill-page request reads, in one statement: the form, the station, then its answers.
+    submission = db.session.get(Submission, submissions.normalise_id(submission_id), options=[
+        joinedload(Submission.form_version), joinedload(Submission.station), selectinload(Submission.answers)])
     if submission is None:
         raise DomainError("No such record.", status=404)
     return submission
 
 
-def fill_context(submission: Submission) -> dict:
-    """Everything the fill page and its fragments render from: one snapshot of the items for the request."""
+def item_context(submission: Submission) -> dict:
+    """What an item fragment and the progress bar render from: one snapshot of the items for the request."""
+    snapshot = item_views.from_draft(submission)
     return {
         "header": FillHeader.of(submission),
         "definition": submission.form_version.definition,
-        "snapshot": item_views.from_draft(submission),
+        "snapshot": snapshot,
         "causes": deviations.cause_categories(),
-        "progress": versions.progress(submission),
-        "downtime": downtime.running_at(submission.station),
+        "progress": versions.progress(submission, snapshot),
     }
+
+
+def fill_context(submission: Submission) -> dict:
+    """Everything the fill page renders from: the item context and the station's running downtime."""
+    return item_context(submission) | {"downtime": downtime.running_at(submission.station)}

@@ -4,10 +4,10 @@ from pathlib import Path
 from flask import current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
-from app.database import reading
+from app.database import read_only, reading, reads_first
 from app.extensions import db
 from app.floor import bp
-from app.floor.context import all_areas, blank_context, current_station, fill_context, get_submission
+from app.floor.context import all_areas, blank_context, current_station, fill_context, get_submission, item_context
 from app.floor.schemas import ExplainSchema, StartSchema, StationSchema
 from app.htmx import is_htmx, redirect_to
 from app.idempotency import idempotent
@@ -93,8 +93,10 @@ def blank(form_version_id: int):
 @bp.post("/floor/submissions/<submission_id>/items/<item_name>")
 @roles_required(*FILL_ROLES)
 @idempotent
+@reads_first
 def save_answer(submission_id: str, item_name: str):
     """Save one answer; answer with the item, its dependents and the progress bar."""
+    read_only(db.session)  # read and judge without the write lock; the service writes in a short transaction
     submission = get_submission(submission_id)
     device_time = kept_offline_time(posted_device_time())
     return _saving(submission, item_name, lambda: submissions.save_answer(
@@ -179,7 +181,7 @@ def _item_response(submission, item_name: str, dependents: list[str], error: str
         if error:
             flash(error)
         return redirect(url_for("floor.fill", submission_id=submission.id, _anchor=f"item-{item_name}"), code=303)
-    context = fill_context(submission)
+    context = item_context(submission)
     html = render_template("floor/_save_response.html", **context, item_name=item_name,
                            dependents=dependents, item_error=error)
     return html, status

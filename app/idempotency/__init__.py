@@ -37,16 +37,23 @@ def idempotent(view: Callable) -> Callable:
         if key is None:
             return view(*args, **kwargs)
         user_id = current_user.id if current_user.is_authenticated else None
-        earlier = idempotency.claim(key, idempotency.fingerprint(user_id), user_id)
+        print_ = idempotency.fingerprint(user_id)
+        earlier = idempotency.earlier_use(key, print_)
         if earlier is not None:
             return _answered(key, idempotency.replay(earlier))
+        idempotency.reserve(key, print_, user_id)
         try:
             response = make_response(view(*args, **kwargs))
+        except idempotency.KeyInUse:  # a concurrent first use claimed the key: its change stands, this replays it
+            db.session.rollback()
+            return _answered(key, idempotency.replay(idempotency.earlier_use(key, print_)))
         except Exception:
             db.session.rollback()
+            idempotency.forget_reservation()
             raise
         if response.status_code >= 400:
             db.session.rollback()
+            idempotency.forget_reservation()
             return response
         idempotency.store(key, response)
         return _answered(key, response)

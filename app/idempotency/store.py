@@ -11,19 +11,23 @@ import json
 import re
 import time
 
-from flask import Response, g, request
+from flask import Response, request
+from sqlalchemy import Connection, event, insert, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from app.database import end_transaction, lazily_durable
+from app.database import READ_ONLY, end_transaction, lazily_durable, read_only
 from app.services.core.errors import DomainError
 from app.extensions import db
 from app.models import IdempotencyKey
+from app.models.types import utcnow
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 IGNORED_FIELDS = {"csrf_token", "device_time"}  # differ between a first try and its replay, mean the same
 KEPT_HEADERS = ("Content-Type", "Location", "HX-Redirect", "HX-Refresh", "HX-Trigger", "HX-Retarget", "Vary")
 WAIT_SECONDS = 5.0
+_PENDING = "floorbook_idempotency_claim"
 
 
 def requested_key() -> str | None:
@@ -50,27 +54,48 @@ def fingerprint(user_id: int | None) -> str:
     return digest.hexdigest()
 
 
-def claim(key: str, print_: str, user_id: int | None) -> IdempotencyKey | None:
-    """Reserve key in the current transaction (None), or return the finished row of an earlier use."""
-    # Insert first: nearly every key is new, and the primary key finds a repeat (committed earlier or
-    # meanwhile by a concurrent request) at no extra statement.
-    row = db.session.identity_map.get(db.session.identity_key(IdempotencyKey, key))
-    if row is None:
-        row = IdempotencyKey(key=key, fingerprint=print_, user_id=user_id, method=request.method,
-                             path=request.path[:400])
-        db.session.add(row)
-        try:
-            db.session.flush()
-            g.idempotency_row = row  # store() fills it in, without reading it again
-            return None
-        except IntegrityError:
-            db.session.rollback()
-            row = db.session.get(IdempotencyKey, key)
-    if row.fingerprint != print_:
-        raise DomainError(f"This {HEADER} was already used for a different request.",
-                          {HEADER: ["Use a new key for a new request; a key is only for repeating the same one."]},
-                          status=422)
-    return _finished(row)
+class KeyInUse(Exception):
+    """A concurrent request with the same key claimed it first (its change wins; this one replays it)."""
+
+
+def earlier_use(key: str, print_: str, wait: bool = True) -> IdempotencyKey | None:
+    """The row of an earlier use of key (after waiting briefly for its response), or None; 422 when the key
+    was used for a different request. Reads without the write lock, in the read-only transaction under way
+    if there is one (a reads_first view's, left open), or in one of its own."""
+    began = not db.session().in_transaction()
+    read_only(db.session)
+    row = db.session.get(IdempotencyKey, key)
+    if row is not None:
+        if row.fingerprint != print_:
+            raise DomainError(f"This {HEADER} was already used for a different request.",
+                              {HEADER: ["Use a new key for a new request; a key is only for repeating the same one."]},
+                              status=422)
+        row = _finished(row) if wait else row
+    if began:
+        end_transaction(db.session)
+    return row
+
+
+def reserve(key: str, print_: str, user_id: int | None) -> None:
+    """Claim key in the first write transaction the view begins: the change and its key commit together.
+
+    Nearly every key is new, so nothing is locked for it before the view has read what it needs; a
+    concurrent first use that claimed it meanwhile makes that transaction raise KeyInUse.
+    """
+    db.session().info[_PENDING] = {"key": key, "fingerprint": print_, "user_id": user_id,
+                                   "method": request.method, "path": request.path[:400]}
+
+
+@event.listens_for(Session, "after_begin")
+def _claim_on_first_write(session: Session, _transaction, connection: Connection) -> None:
+    claim = session.info.get(_PENDING)
+    if claim is None or connection.get_execution_options().get(READ_ONLY):
+        return
+    del session.info[_PENDING]
+    try:
+        connection.execute(insert(IdempotencyKey).values(**claim, created_at=utcnow()))
+    except IntegrityError as error:
+        raise KeyInUse(claim["key"]) from error
 
 
 def _finished(row: IdempotencyKey) -> IdempotencyKey:
@@ -79,6 +104,7 @@ def _finished(row: IdempotencyKey) -> IdempotencyKey:
     while row.status is None and time.monotonic() < deadline:
         db.session.rollback()  # end the transaction so the other request can write, then read again
         time.sleep(0.05)
+        read_only(db.session)
         row = db.session.get(IdempotencyKey, row.key, populate_existing=True)
     return row
 
@@ -88,16 +114,24 @@ def store(key: str, response: Response) -> None:
 
     The key row committed with the change, durably; its response is written after the render in a short
     transaction that does not wait for the disk (a response lost in a power cut is replayed as "already
-    saved", which is true), so a change costs one fsync, not two.
+    saved", which is true), so a change costs one fsync, not two. A view that changed nothing claims its
+    key here.
     """
-    lazily_durable(db.session)
-    row = g.pop("idempotency_row", None)
-    if row is None or row.key != key:
-        row = db.session.get(IdempotencyKey, key)
-    row.status = response.status_code
-    row.headers_json = json.dumps({h: response.headers[h] for h in KEPT_HEADERS if h in response.headers})
-    row.body = response.get_data()
+    try:
+        lazily_durable(db.session)
+    except KeyInUse:  # nothing changed here, and a concurrent first use stores its own response
+        db.session.rollback()
+        return
+    db.session.execute(update(IdempotencyKey).where(IdempotencyKey.key == key).values(
+        status=response.status_code, body=response.get_data(),
+        headers_json=json.dumps({h: response.headers[h] for h in KEPT_HEADERS if h in response.headers}))
+        .execution_options(synchronize_session=False))
     end_transaction(db.session)  # the after-request hooks read the user as loaded, not from the database
+
+
+def forget_reservation() -> None:
+    """Drop a key not claimed yet (the request was refused: repeating the key runs it again)."""
+    db.session().info.pop(_PENDING, None)
 
 
 def replay(row: IdempotencyKey) -> Response:

@@ -50,6 +50,9 @@ class Submission(db.Model):
     # The next sign_off step the current version waits for (None when fully signed or a draft).
     awaiting_role: Mapped[str | None] = mapped_column(String(20), index=True)
     awaiting_meaning: Mapped[str | None] = mapped_column(String(80))
+    # Counts the changes of a draft (answers, submit): a save prepared without the write lock commits only if
+    # nothing changed the draft meanwhile (app/services/floor/submissions.py, claim_revision).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     form_version: Mapped[FormVersion] = relationship()
     station: Mapped[Station] = relationship()

@@ -4,7 +4,7 @@ Streams wake at commit: in this process through the session's after_commit hook 
 in other processes and servers through PostgreSQL NOTIFY (sent at commit, dropped on rollback), and
 everywhere through a cheap poll of max(board_event.id) as the safety net.
 """
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from app.extensions import db
 from app.models import BoardEvent
@@ -14,7 +14,7 @@ CHANNEL = "floorbook_board"
 
 def touch(kind: str, station_id: int | None) -> None:
     """Record that something a board shows changed (kind e.g. 'answer', 'deviation', 'downtime')."""
-    db.session.add(BoardEvent(kind=kind, station_id=station_id))
+    db.session.execute(insert(BoardEvent.__table__).values(kind=kind, station_id=station_id))  # no unit of work
     db.session.info["board_changed"] = True
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from app.canonical import canonical_json, sha256_hex
 from app.extensions import db
@@ -70,8 +70,10 @@ def record(actor: Actor, action: str, entity_type: str, entity_id: Any, *,
         prev_hash=last.hash if last else GENESIS,
     )
     event.hash = event_hash(event)
-    db.session.add(event)
-    db.session.flush()
+    # A Core insert: the event is never changed after, so the unit of work has nothing to track (the
+    # returned event stays outside the session). Its id and seq are what the chain needs, already known.
+    db.session.execute(insert(AuditEvent.__table__).values(
+        {column.key: getattr(event, column.key) for column in AuditEvent.__table__.columns if column.key != "id"}))
     return event
 
 

@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.canonical import canonical_json
-from app.database import end_transaction
+from app.database import end_transaction, in_read_only, writing
 from app.services.core.errors import DomainError
 from app.extensions import db
 from app.items import item_type
@@ -135,8 +136,21 @@ def _lock(submission: Submission) -> None:
         db.session.expire(submission, ["answers"])
 
 
-def _editable_item(submission: Submission, item_name: str) -> dict:
-    _lock(submission)
+def claim_revision(submission: Submission) -> bool:
+    """Count a change of the draft in the current write transaction, if nobody changed it since it was read.
+
+    False when a concurrent change came first: what was read is stale and the change must be made again.
+    """
+    seen = submission.revision
+    table = Submission.__table__
+    done = db.session.execute(update(table).where(table.c.id == submission.id, table.c.revision == seen)
+                              .values(revision=seen + 1)).rowcount
+    if done:
+        set_committed_value(submission, "revision", seen + 1)
+    return done == 1
+
+
+def _check_editable(submission: Submission, item_name: str) -> dict:
     require_draft(submission)
     item = find_item(submission, item_name)
     if not item_type(item).answerable:
@@ -146,11 +160,22 @@ def _editable_item(submission: Submission, item_name: str) -> dict:
     return item
 
 
+def _editable_item(submission: Submission, item_name: str) -> dict:
+    _lock(submission)
+    return _check_editable(submission, item_name)
+
+
 def save_answer(submission: Submission, item_name: str, form: Mapping[str, list[str]], actor: Actor,
                 value: Any = None, parsed: bool = False, device_time: datetime | None = None) -> SaveResult:
     """Parse, evaluate and store one answer; the same answer posted again changes nothing. device_time is
-    the tablet's time of an answer it kept offline (checked, see security.kept_offline_time), within bounds."""
-    item = _editable_item(submission, item_name)
+    the tablet's time of an answer it kept offline (checked, see security.kept_offline_time), within bounds.
+
+    Begun in a read-only transaction (the save view's), everything up to the writes runs without the write
+    lock; the writes then go in a short transaction of their own, and count only if the draft's revision is
+    still the one read. A concurrent change in between makes it read and judge again under the lock.
+    """
+    prepared = in_read_only(db.session)
+    item = _check_editable(submission, item_name) if prepared else _editable_item(submission, item_name)
     if not parsed:
         try:
             value = evaluation.parse_answer(item, form)
@@ -161,6 +186,12 @@ def save_answer(submission: Submission, item_name: str, form: Mapping[str, list[
     deps = evaluation.dependents(submission.form_version.definition, item_name, transitive=True)
     if answer is not None and answer.value == value:
         return SaveResult(answer, verdict, False, deps)
+    writing(db.session)
+    if not claim_revision(submission):
+        if not prepared:
+            raise DomainError("The record changed while it was being saved; try again.", status=409)
+        db.session.expire_all()  # stale: read and judge again, this time holding the lock
+        return save_answer(submission, item_name, form, actor, value, True, device_time)
     new = {"value": value, "reason": answer.reason if answer else None, "action": answer.action if answer else None}
     was_failing = answer is not None and answer.state == "fail"
     stamp = device_time_moment(device_time, utcnow()).isoformat() if device_time else None
@@ -184,6 +215,7 @@ def explain(submission: Submission, item_name: str, reason: str | None, action: 
     deviation = deviations.item_deviation(submission.id, item_name)
     changed = deviation is not None and deviations.set_cause(deviation, category, new["reason"], new["action"], actor)
     if (answer.reason, answer.action) != (new["reason"], new["action"]):
+        claim_revision(submission)  # under the lock: a save prepared meanwhile reads this again
         answer = _store(submission, item_name, actor, answer, new, verdict, answer.device_time, "answer.explained")
         changed = True
     end_transaction(db.session)

@@ -13,9 +13,10 @@ from app.services.board import board_feed
 from app.services.core import audit
 from app.services.floor import evaluation
 from app.services.core.audit import Actor
+from app.services.records import item_views
 from app.services.records.record_document import RecordDocument
 from app.services.records.signing import refresh_awaiting
-from app.services.floor.submissions import answer_values, answers_by_item, require_draft
+from app.services.floor.submissions import require_draft
 
 
 @dataclass(frozen=True)
@@ -41,40 +42,33 @@ class Progress:
         return 100 if not self.required else round(100 * self.answered / self.required)
 
 
-def _required_visible(submission: Submission):
-    values = answer_values(submission)
-    for _section, item in evaluation.iter_items(submission.form_version.definition):
-        if item["required"] and evaluation.is_visible(item, values):
-            yield item, values.get(item["name"])
-
-
-def progress(submission: Submission) -> Progress:
-    """How far the operator is, counted over what submit asks for (so it agrees with missing)."""
-    asks = _asks(submission)
+def progress(submission: Submission, snapshot: "item_views.Snapshot | None" = None) -> Progress:
+    """How far the operator is, counted over what submit asks for (so it agrees with missing). snapshot:
+    the request's item views of this draft, when it has them (nothing is judged twice)."""
+    asks = _asks(submission, snapshot)
     unanswered = tuple(need.item for need, given in asks if not given and need.need == "an answer")
     return Progress(sum(1 for _need, given in asks if given), len(asks), unanswered)
 
 
-def missing(submission: Submission) -> list[Missing]:
+def missing(submission: Submission, snapshot: "item_views.Snapshot | None" = None) -> list[Missing]:
     """Unanswered required items, and failures without the explanation on_fail asks for."""
-    return [need for need, given in _asks(submission) if not given]
+    return [need for need, given in _asks(submission, snapshot) if not given]
 
 
-def _asks(submission: Submission) -> list[tuple[Missing, bool]]:
-    # One list for progress and missing: what submit asks for, each with whether it is given yet.
-    values = answer_values(submission)
-    result = [(Missing(item["name"], item["label"], "an answer"), evaluation.is_answered(item, value))
-              for item, value in _required_visible(submission)]
-    for name, answer in answers_by_item(submission).items():
-        item = next(i for _s, i in evaluation.iter_items(submission.form_version.definition) if i["name"] == name)
-        # Judged again: a scan's verdict moves when the answer it expects changes after it was saved.
-        if not evaluation.is_visible(item, values) or evaluation.evaluate(item, answer.value, values).state != "fail":
+def _asks(submission: Submission, snapshot: "item_views.Snapshot | None") -> list[tuple[Missing, bool]]:
+    # One list for progress and missing: what submit asks for, each with whether it is given yet. The
+    # snapshot's verdicts are judged against today's answers (a scan's moves when the answer it expects does).
+    views = (snapshot or item_views.from_draft(submission, raised=())).items
+    result = [(Missing(v.name, v.item["label"], "an answer"), evaluation.is_answered(v.item, v.value))
+              for v in views if v.visible and v.item["required"]]
+    for view in views:
+        if not (view.answered and view.visible and view.verdict.state == "fail"):
             continue
-        needs = (item.get("on_fail") or {}).get("require", ["reason"])
+        needs = (view.item.get("on_fail") or {}).get("require", ["reason"])
         if "reason" in needs:
-            result.append((Missing(name, item["label"], "a reason for the failure"), bool(answer.reason)))
+            result.append((Missing(view.name, view.item["label"], "a reason for the failure"), bool(view.reason)))
         if "action" in needs:
-            result.append((Missing(name, item["label"], "the action taken"), bool(answer.action)))
+            result.append((Missing(view.name, view.item["label"], "the action taken"), bool(view.action)))
     return result
 
 
@@ -108,6 +102,7 @@ def submit(submission: Submission, actor: Actor) -> RecordVersion:
     if gaps:
         raise DomainError("Some items still need attention.", {g.item: [f"Needs {g.need}."] for g in gaps})
     submission.status, submission.submitted_at, submission.submitted_by_id = SUBMITTED, utcnow(), actor.user_id
+    submission.revision = Submission.revision + 1  # in SQL: a save prepared before this finds it submitted
     db.session.flush()
     site = db.session.scalar(select(Site))
     version = add_version(submission, RecordDocument.from_draft(submission, 1, site), actor)
