@@ -3,8 +3,9 @@ import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
-# SQLite: one process serialises writes best; with PostgreSQL raise WEB_CONCURRENCY.
-workers = int(os.environ.get("WEB_CONCURRENCY", os.environ.get("FB_W", "1")))
+# One process per core (at most 4): a process runs one thread at a time (the GIL). On SQLite the writers of
+# every process queue for the file in turn (app.database.WriteQueue); PostgreSQL takes as many as it is given.
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(os.cpu_count() or 1, 4))
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = 60
 graceful_timeout = 20

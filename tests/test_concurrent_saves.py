@@ -19,11 +19,11 @@ SAVES = 8
 
 @pytest.fixture
 def server(app, database_url, tmp_path, dialect):
-    """gunicorn on this test's database (PostgreSQL: two workers, so the saves also race across processes)."""
+    """gunicorn on this test's database, two workers, so the saves also race across processes."""
     from app.extensions import db
     db.session.commit()
     db.session.remove()
-    workers = "2" if dialect == "postgresql" else "1"
+    workers = "2"  # the saves race across processes too: SQLite through its write queue (app.database)
     started = Gunicorn(database_url, tmp_path, WEB_CONCURRENCY=workers, GUNICORN_THREADS="8").start()
     yield started
     started.stop()

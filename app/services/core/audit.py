@@ -12,6 +12,7 @@ from app.models import AuditEvent
 from app.models.types import utcnow
 
 GENESIS = "0" * 64
+_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 _PG_AUDIT_LOCK = 727_001  # any constant; serialises chain appends across PostgreSQL sessions
 
 
@@ -50,12 +51,15 @@ def _dump(value: Any) -> str | None:
 def record(actor: Actor, action: str, entity_type: str, entity_id: Any, *,
            before: Any = None, after: Any = None, reason: str | None = None,
            at: datetime | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction (committed with the change it describes)."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    last = db.session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    """Append one event in the caller's transaction (committed with the change it describes).
+
+    Core statements on the transaction's connection: the chain's head and the new event are rows of one
+    table that nothing else writes, so the unit of work has nothing to flush or track for them.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    last = connection.execute(_HEAD).first()
     event = AuditEvent(
         seq=(last.seq + 1) if last else 1,
         at=at or utcnow(),
@@ -72,8 +76,8 @@ def record(actor: Actor, action: str, entity_type: str, entity_id: Any, *,
     event.hash = event_hash(event)
     # A Core insert: the event is never changed after, so the unit of work has nothing to track (the
     # returned event stays outside the session). Its id and seq are what the chain needs, already known.
-    db.session.execute(insert(AuditEvent.__table__).values(
-        {column.key: getattr(event, column.key) for column in AuditEvent.__table__.columns if column.key != "id"}))
+    connection.execute(insert(AuditEvent.__table__).values(
+        {column.key: getattr(event, column.key) for column in AuditEvent.__table__.columns}))
     return event
 
 

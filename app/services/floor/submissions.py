@@ -132,7 +132,10 @@ def _lock(submission: Submission) -> None:
     makes a concurrent save wait for this one's commit, then read its answer (no duplicate insert).
     """
     if db.engine.dialect.name == "postgresql":
-        db.session.refresh(submission, with_for_update=True)
+        # The row alone (the draft may be loaded with its form and station joined: FOR UPDATE refuses outer
+        # joins), then everything read again after the wait.
+        db.session.execute(select(Submission.id).where(Submission.id == submission.id).with_for_update())
+        db.session.refresh(submission)
         db.session.expire(submission, ["answers"])
 
 
