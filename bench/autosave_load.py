@@ -1,6 +1,10 @@
 """Autosave under plant load: 16 tablets saving answers at once against gunicorn as shipped, against a bare
 Flask route doing one durable insert on the same engine, served the same way, in the same run.
 
+Two ceilings are measured the same way (bench/ceilings.py): the stack's checks alone (session, user, CSRF,
+role), and those plus reading the draft and rendering the save's response with nothing written; a save does
+all of that and then writes, so its ratio cannot exceed the second one's.
+
 Each of the 16 connections is an operator session (keep-alive, its own draft, the CSRF header and a new
 Idempotency-Key on every save as the tablet sends) saving number answers: a third to the same item, one in
 ten out of spec. Prints saves/s, p50, p99 and errors for both, and the ratio, on SQLite and PostgreSQL
@@ -18,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bare_insert import create_table  # noqa: E402
 from load.drive import Figures, Server, drive, new_key  # noqa: E402
 from common import database  # noqa: E402
 from load.plant import prepare  # noqa: E402
@@ -39,18 +44,24 @@ def run_engine(engine: str, seconds: float, connections: int) -> list[str]:
             sessions = prepare(url, folder, connections)
             app_port, bare_port = PORTS[engine]
 
-            def saver(tablet):
+            def saver(tablet, route: str = "/floor/submissions/"):
                 def make(n: int):
                     path, fields, _in_spec = tablet.saves[n % len(tablet.saves)]
-                    return path, fields, {"Cookie": tablet.cookie, "X-CSRFToken": tablet.csrf,
-                                          "HX-Request": "true", "Idempotency-Key": new_key()}
+                    return path.replace("/floor/submissions/", route), fields, {
+                        "Cookie": tablet.cookie, "X-CSRFToken": tablet.csrf, "HX-Request": "true",
+                        "Idempotency-Key": new_key()}
                 return make
 
             with Server("wsgi:app", url, folder, app_port) as server:
                 saves = drive(app_port, [saver(s) for s in sessions], seconds)
                 logged = server.errors()
+            create_table(url)
             with Server("bare_insert:app", url, folder, bare_port):
                 bare = drive(bare_port, [lambda n: ("/insert", {"n": str(n)}, {})] * connections, seconds)
+            with Server("ceilings:app", url, folder, app_port) as server:
+                ceilings = {route: drive(app_port, [saver(s, f"/bench/{route}/") for s in sessions], seconds)
+                            for route in ("auth", "render")}
+                logged += server.errors()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     ratio = saves.per_second / bare.per_second if bare.per_second else 0.0
@@ -58,6 +69,9 @@ def run_engine(engine: str, seconds: float, connections: int) -> list[str]:
     print(_line("answer save (gunicorn app)", saves))
     print(_line("bare insert (same engine)", bare))
     print(f"  ratio saves/s ÷ bare/s: {ratio:.2f}")
+    for route, label in (("auth", "ceiling: checks only"), ("render", "ceiling: checks, read, render")):
+        figures = ceilings[route]
+        print(_line(label, figures) + f"  ratio {figures.per_second / bare.per_second:.2f}")
     for error in sorted(set(saves.errors + bare.errors))[:5]:
         print(f"  error: {error}")
     for line in logged[:5]:

@@ -1,7 +1,9 @@
 """The load bench's baseline: a bare Flask route doing one durable insert, served by gunicorn as shipped.
 
 `gunicorn -c gunicorn.conf.py --pythonpath bench bare_insert:app` with DATABASE_URL set; the engine is made
-the app's way (app.database.configure_engine: on SQLite WAL, synchronous=FULL, busy_timeout, BEGIN IMMEDIATE).
+the app's way (app.database.configure_engine: on SQLite WAL, synchronous=FULL, busy_timeout, the write queue,
+BEGIN IMMEDIATE). The bench creates the table first (create_table): several workers importing this module
+at once must not race to create it.
 """
 import os
 import sys
@@ -14,18 +16,29 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, 
 
 from app.database import configure_engine  # noqa: E402
 
-engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
-configure_engine(engine)
 metadata = MetaData()
 hits = Table("bench_bare_insert", metadata, Column("id", Integer, primary_key=True), Column("value", String(200)))
-metadata.create_all(engine)
-
-app = Flask(__name__)
 
 
-@app.post("/insert")
-def insert_one():
-    """One row, committed (fsync on SQLite FULL, WAL flush on PostgreSQL)."""
-    with engine.begin() as connection:
-        connection.execute(insert(hits).values(value=request.form.get("n", "")[:200]))
-    return "ok"
+def create_table(url: str) -> None:
+    """Create the route's table in the database at url (before gunicorn starts)."""
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+
+
+def _app(url: str) -> Flask:
+    engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"))
+    configure_engine(engine)
+    served = Flask(__name__)
+
+    @served.post("/insert")
+    def insert_one():
+        """One row, committed (fsync on SQLite FULL, WAL flush on PostgreSQL)."""
+        with engine.begin() as connection:
+            connection.execute(insert(hits).values(value=request.form.get("n", "")[:200]))
+        return "ok"
+    return served
+
+
+app = _app(os.environ["DATABASE_URL"]) if "DATABASE_URL" in os.environ else None
