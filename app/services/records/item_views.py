@@ -12,20 +12,13 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
 
 from app.services.floor import evaluation
 from app.services.floor.evaluation import Verdict
+from app.services.records.record_document import Person
 
 if TYPE_CHECKING:  # record_document reads drafts through the submissions service, which this module must not import
     from app.services.records.record_document import RecordDocument
 
 NOT_CORRECTABLE = ("instruction", "photo")  # corrections.correct_record refuses these
 ACTIVE = ("open", "acknowledged")
-
-
-@dataclass(frozen=True)
-class Person:
-    """Who answered, as the record names them."""
-
-    username: str
-    printed_name: str
 
 
 @dataclass(frozen=True)
@@ -152,8 +145,7 @@ class Frozen(NamedTuple):
 def frozen_items(document: "RecordDocument") -> list[Frozen]:
     """The one place that reads a record document's items: the typed RecordVersion.record, never the raw JSON."""
     return [Frozen(e.section, e.item, e.type, e.label, e.visible, e.value, e.unit,
-                   e.limits.to_dict() if e.limits else None, e.verdict, e.reason, e.action,
-                   Person(e.answered_by.username, e.answered_by.printed_name) if e.answered_by else None,
+                   e.limits.to_dict() if e.limits else None, e.verdict, e.reason, e.action, e.answered_by,
                    e.answered_at)
             for e in document.items]
 
@@ -192,7 +184,7 @@ def from_draft(submission: Any, raised: Iterable[Any] | None = None) -> Snapshot
         views.append(ItemView(
             item, section["name"], visible, value, evaluation.evaluate(item, value if visible else None, values),
             answer is not None, answer.reason if answer else None, answer.action if answer else None,
-            Person(user.username, user.printed_name) if user else None, answer.answered_at if answer else None))
+            Person.of(user), answer.answered_at if answer else None))
     if raised is None and any(v.visible and v.verdict.state == "fail" for v in views):
         from app.services.quality.deviations import for_submission  # deviations imports the services this module serves
 
