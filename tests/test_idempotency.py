@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from app.models import Answer, Attachment, AuditEvent, Deviation, DowntimeEvent, IdempotencyKey, RecordVersion, Submission
 from app.idempotency import store as idempotency
+from app.idempotency.responses import flush_all as responses_written
 from app.services.access import auth as auth_service, outbox_tokens
 from app.services.core.audit import Actor
 from app.security import OUTBOX_HEADER
@@ -85,6 +86,7 @@ def test_ten_repeats_of_an_out_of_spec_answer_save_once(operator, users, start_d
     assert [r.headers.get(REPLAYED) for r in responses[1:]] == ["true"] * 9
     assert count(db, Answer) == 1 and count(db, Deviation) == 1 and len(audits(db, "answer.saved")) == 1
     assert db.session.scalar(select(Answer.value_json)) == "171.0"
+    responses_written()  # the response is written behind the request, within milliseconds
     row = db.session.get(IdempotencyKey, key)
     assert (row.status, row.user_id, row.method) == (200, users.operator.id, "POST")
     assert row.body == responses[0].get_data()
@@ -166,6 +168,7 @@ def test_a_change_whose_response_was_lost_answers_already_saved(operator, users,
     draft = start_draft(users.operator)
     url, key = item_url(draft, "hydraulic_pressure"), new_key()
     assert keyed(operator, url, key, {"value": "171"}).status_code == 200
+    responses_written()
     row = db.session.get(IdempotencyKey, key)
     row.status = row.body = row.headers_json = None
     db.session.commit()

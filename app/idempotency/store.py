@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.database import READ_ONLY, end_transaction, lazily_durable, read_only
 from app.services.core.errors import DomainError
 from app.extensions import db
+from app.idempotency.responses import writer_for
 from app.models import IdempotencyKey
 from app.models.types import utcnow
 
@@ -28,6 +29,7 @@ IGNORED_FIELDS = {"csrf_token", "device_time"}  # differ between a first try and
 KEPT_HEADERS = ("Content-Type", "Location", "HX-Redirect", "HX-Refresh", "HX-Trigger", "HX-Retarget", "Vary")
 WAIT_SECONDS = 5.0
 _PENDING = "floorbook_idempotency_claim"
+_CLAIMED = "floorbook_idempotency_claimed"
 
 
 def requested_key() -> str | None:
@@ -58,7 +60,7 @@ class KeyInUse(Exception):
     """A concurrent request with the same key claimed it first (its change wins; this one replays it)."""
 
 
-def earlier_use(key: str, print_: str, wait: bool = True) -> IdempotencyKey | None:
+def earlier_use(key: str, print_: str) -> IdempotencyKey | None:
     """The row of an earlier use of key (after waiting briefly for its response), or None; 422 when the key
     was used for a different request. Reads without the write lock, in the read-only transaction under way
     if there is one (a reads_first view's, left open), or in one of its own."""
@@ -70,7 +72,7 @@ def earlier_use(key: str, print_: str, wait: bool = True) -> IdempotencyKey | No
             raise DomainError(f"This {HEADER} was already used for a different request.",
                               {HEADER: ["Use a new key for a new request; a key is only for repeating the same one."]},
                               status=422)
-        row = _finished(row) if wait else row
+        row = _finished(row)
     if began:
         end_transaction(db.session)
     return row
@@ -96,12 +98,18 @@ def _claim_on_first_write(session: Session, _transaction, connection: Connection
         connection.execute(insert(IdempotencyKey).values(**claim, created_at=utcnow()))
     except IntegrityError as error:
         raise KeyInUse(claim["key"]) from error
+    session.info[_CLAIMED] = claim["key"]
 
 
 def _finished(row: IdempotencyKey) -> IdempotencyKey:
-    """Wait briefly for a concurrent first use to store its response."""
+    """The response of a first use: still waiting to be written in this process, or (another process's)
+    read again until it is written, for a few seconds."""
     deadline = time.monotonic() + WAIT_SECONDS
-    while row.status is None and time.monotonic() < deadline:
+    writer = writer_for(db.engine)
+    while row.status is None:
+        waiting = writer.waiting(row.key)
+        if waiting is not None or time.monotonic() >= deadline:
+            return waiting or row
         db.session.rollback()  # end the transaction so the other request can write, then read again
         time.sleep(0.05)
         read_only(db.session)
@@ -112,20 +120,25 @@ def _finished(row: IdempotencyKey) -> IdempotencyKey:
 def store(key: str, response: Response) -> None:
     """Keep the response of the first use with its key.
 
-    The key row committed with the change, durably; its response is written after the render in a short
-    transaction that does not wait for the disk (a response lost in a power cut is replayed as "already
-    saved", which is true), so a change costs one fsync, not two. A view that changed nothing claims its
-    key here.
+    The key row committed with the change, durably; its response is written behind the request, in
+    batches that do not wait for the disk (app.idempotency.responses: a response lost in a power cut is
+    replayed as "already saved", which is true), so a change costs one fsync and one write transaction.
+    A view that changed nothing claims its key here, with its response.
     """
+    headers = json.dumps({h: response.headers[h] for h in KEPT_HEADERS if h in response.headers})
+    end_transaction(db.session)  # the view's change, if it left it uncommitted
+    if db.session().info.pop(_CLAIMED, None) == key:
+        writer_for(db.engine).add(key, response.status_code, headers, response.get_data())
+        return
     try:
         lazily_durable(db.session)
     except KeyInUse:  # nothing changed here, and a concurrent first use stores its own response
         db.session.rollback()
         return
     db.session.execute(update(IdempotencyKey).where(IdempotencyKey.key == key).values(
-        status=response.status_code, body=response.get_data(),
-        headers_json=json.dumps({h: response.headers[h] for h in KEPT_HEADERS if h in response.headers}))
+        status=response.status_code, body=response.get_data(), headers_json=headers)
         .execution_options(synchronize_session=False))
+    db.session().info.pop(_CLAIMED, None)
     end_transaction(db.session)  # the after-request hooks read the user as loaded, not from the database
 
 

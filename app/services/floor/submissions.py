@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.canonical import canonical_json
@@ -126,17 +127,17 @@ def _store(submission: Submission, item_name: str, actor: Actor, answer: Answer 
 
 
 def _lock(submission: Submission) -> None:
-    """Hold the submission for this transaction, so that two saves of one item run one after the other.
+    """Hold the draft for this transaction and read it, with its answers, as committed now.
 
     On SQLite the write transaction (BEGIN IMMEDIATE) holds the database already; on PostgreSQL a row lock
-    makes a concurrent save wait for this one's commit, then read its answer (no duplicate insert).
+    (FOR UPDATE OF the draft alone) makes a concurrent save wait for this one's commit. What this session
+    loaded before (a save prepared without the lock) is overwritten (populate_existing), answers included.
     """
+    query = (select(Submission).where(Submission.id == submission.id).options(selectinload(Submission.answers))
+             .execution_options(populate_existing=True))
     if db.engine.dialect.name == "postgresql":
-        # The row alone (the draft may be loaded with its form and station joined: FOR UPDATE refuses outer
-        # joins), then everything read again after the wait.
-        db.session.execute(select(Submission.id).where(Submission.id == submission.id).with_for_update())
-        db.session.refresh(submission)
-        db.session.expire(submission, ["answers"])
+        query = query.with_for_update(of=Submission)
+    db.session.scalars(query).one()
 
 
 def claim_revision(submission: Submission) -> bool:
@@ -193,7 +194,7 @@ def save_answer(submission: Submission, item_name: str, form: Mapping[str, list[
     if not claim_revision(submission):
         if not prepared:
             raise DomainError("The record changed while it was being saved; try again.", status=409)
-        db.session.expire_all()  # stale: read and judge again, this time holding the lock
+        # Stale: read and judge again, this time holding the lock (_editable_item reads it all again).
         return save_answer(submission, item_name, form, actor, value, True, device_time)
     new = {"value": value, "reason": answer.reason if answer else None, "action": answer.action if answer else None}
     was_failing = answer is not None and answer.state == "fail"
