@@ -14,7 +14,7 @@ import time
 import weakref
 
 from sqlalchemy import bindparam, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from app.database import LAZY
 from app.models import IdempotencyKey
@@ -35,6 +35,7 @@ class ResponseWriter:
         self._waiting: dict[str, dict] = {}
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._flushing = threading.Lock()  # one flush at a time: flush_all waits for the thread's
 
     def add(self, key: str, status: int, headers_json: str, body: bytes) -> None:
         """Queue a response; it is written within about BATCH_SECONDS."""
@@ -54,32 +55,53 @@ class ResponseWriter:
         return IdempotencyKey(key=key, status=row["b_status"], headers_json=row["b_headers"], body=row["b_body"])
 
     def _run(self) -> None:
-        while True:
-            with self._ready:
-                if not self._waiting and not self._ready.wait_for(lambda: self._waiting, IDLE_SECONDS):
-                    self._thread = None
-                    return
-            time.sleep(BATCH_SECONDS)  # let the batch gather: one transaction for what came meanwhile
-            self.flush()
+        # The thread keeps one connection while it runs: set up once not to wait for the disk, it never
+        # switches a request's connection back and forth.
+        connection = None
+        try:
+            while True:
+                with self._ready:
+                    if not self._waiting and not self._ready.wait_for(lambda: self._waiting, IDLE_SECONDS):
+                        self._thread = None
+                        return
+                time.sleep(BATCH_SECONDS)  # let the batch gather: one transaction for what came meanwhile
+                connection = self.flush(connection)
+        finally:
+            if connection is not None:
+                connection.close()
 
-    def flush(self) -> None:
-        """Write what is waiting now, in one transaction that does not wait for the disk."""
+    def flush(self, connection: Connection | None = None) -> Connection | None:
+        """Write what is waiting now, in one transaction that does not wait for the disk; the connection
+        to use next time (None: a new one)."""
+        with self._flushing:
+            return self._flush(connection)
+
+    def _flush(self, connection: Connection | None) -> Connection | None:
         with self._ready:
             batch = dict(self._waiting)
         engine = self._engine()
         if not batch or engine is None:
-            return
+            return connection
+        kept = connection is not None
         try:
-            with engine.connect() as connection, connection.execution_options(**{LAZY: True}).begin():
+            connection = connection or engine.connect().execution_options(**{LAZY: True})
+            with connection.begin():
                 if connection.dialect.name == "postgresql":
                     connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 connection.execute(_STORE, list(batch.values()))
         except Exception:  # the change stands either way; a replay of a lost response says "already saved"
             log.warning("could not store %d idempotent responses", len(batch), exc_info=True)
+            if connection is not None:
+                connection.close()
+            connection = None
+        if not kept and connection is not None and threading.current_thread() is not self._thread:
+            connection.close()  # a flush from outside the writer's thread keeps nothing
+            connection = None
         with self._ready:
             for key, row in batch.items():
                 if self._waiting.get(key) is row:
                     del self._waiting[key]
+        return connection
 
 
 _writers: "weakref.WeakKeyDictionary[Engine, ResponseWriter]" = weakref.WeakKeyDictionary()
