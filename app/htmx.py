@@ -41,11 +41,19 @@ def show_address(response: Response, address_of: Callable[[Mapping[str, str]], s
     the text field's change, so one search can arrive twice), the entry is replaced, not pushed: Back then goes
     to the search before it, not to a copy of this one.
     """
-    if not is_htmx():
+    if not is_htmx() or htmx.history_restore_request:  # a restore asks for the address it is already at
         return response
     address = address_of(request.args.to_dict())
-    current = urlsplit(htmx.current_url or "")
-    same = current.path == request.path and address_of(MultiDict(parse_qsl(current.query, keep_blank_values=True)).to_dict()) == address
+    current = _page_args()
+    same = current is not None and address_of(current) == address
     response.headers["HX-Replace-Url" if same else "HX-Push-Url"] = address
     response.vary.add("HX-Current-URL")
     return response
+
+
+def _page_args() -> dict[str, str] | None:
+    """The query arguments of the page that sent this htmx request, or None when it is another path."""
+    page = urlsplit(htmx.current_url or "")
+    if page.path != request.path:
+        return None
+    return MultiDict(parse_qsl(page.query, keep_blank_values=True)).to_dict()

@@ -78,9 +78,12 @@ def test_invalid_filters_push_what_was_typed(auditor):
 
 
 def test_a_full_page_names_no_address(auditor):
-    """Without htmx the browser's own address is the query string: no push header."""
+    """Without htmx the browser's own address is the query string, and a history restore is already at its
+    address: no push or replace header."""
     response = auditor.get("/records", query_string=FORM)
     assert response.status_code == 200 and "HX-Push-Url" not in response.headers
+    restore = auditor.get("/records?q=weld", headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert not {"HX-Push-Url", "HX-Replace-Url"} & set(restore.headers.keys())
 
 
 def test_deviation_search_pushes_its_canonical_url(login, users, plant):

@@ -4,6 +4,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from playwright.sync_api import expect
 
+from app.services.core.audit import Actor
+from app.services.quality import deviations
 from tests.e2e.signin import password_sign_in
 from tests.helpers.builders import PASSWORD
 from tests.test_search import PRESS, T0, submit_record
@@ -83,3 +85,37 @@ def test_enter_in_the_search_field_puts_the_words_in_the_address(users, plant, s
     shows(page, live_server, "/records", "3 records", press)
     page.go_back()
     shows(page, live_server, "/records?q=relief+valve", "2 records", newest_failed)
+
+
+def test_the_deviations_search_keeps_its_address_too(users, plant, tablet_context, request):
+    """On Deviations, words sent with Enter and a status chosen are the address; reload and Back agree."""
+    actor = Actor(users.supervisor.id)
+    raised = [deviations.raise_manual(plant.stations["Press 1"], f"Relief valve leak {n}", None, None, None, actor)
+              for n in range(3)]
+    deviations.acknowledge(raised[2], actor)
+    newest, newest_open = raised[2].id, raised[1].id
+    supervisor = users.supervisor.username
+    live_server = request.getfixturevalue("live_server")
+
+    page = password_sign_in(tablet_context, live_server, supervisor, PASSWORD)
+    page.get_by_role("link", name="Deviations").click()
+    words = page.get_by_label("Search words or deviation number")
+    words.press_sequentially("relief", delay=40)
+    words.press("Enter")
+    results = page.get_by_role("region", name="Results")
+
+    def shows(address: str, count: str, first: int):
+        expect(page).to_have_url(live_server + address)
+        args = dict(parse_qsl(urlsplit(page.url).query))
+        expect(words).to_have_value(args.get("q", ""))
+        expect(page.get_by_label("Status", exact=True)).to_have_value(args.get("status", ""))
+        expect(results.get_by_role("status")).to_contain_text(count)
+        expect(results.get_by_role("row").nth(1).get_by_role("link", name=f"#{first}")).to_be_visible()
+
+    shows("/deviations?q=relief", "3 deviations", newest)
+    page.get_by_label("Status", exact=True).select_option("open")
+    shows("/deviations?status=open&q=relief", "2 deviations", newest_open)
+    page.reload()
+    shows("/deviations?status=open&q=relief", "2 deviations", newest_open)
+    page.go_back()
+    shows("/deviations?q=relief", "3 deviations", newest)
