@@ -42,6 +42,11 @@ def load_form(schema: Schema) -> dict:
         raise DomainError("Some fields need attention.", error.messages_dict) from error
 
 
+def given_args(args: Mapping[str, str]) -> dict[str, str]:
+    """The query arguments that carry a value, as typed (the address of a search whose filters are invalid)."""
+    return {key: value for key, value in args.items() if value.strip()}
+
+
 class FilterSchema(StrictSchema):
     """Search filters from a query string: a blank field is a filter not set, and date_to may not come
     before date_from (schemas without those fields are unaffected)."""

@@ -243,7 +243,7 @@ def test_search_page_labels_every_field_and_keeps_the_filters(login, users, plan
     for name in ("q", "date_from", "date_to", "line", "station", "form", "status", "performer", "signer",
                  "per_page", "out_of_spec"):
         assert f'for="{name}"' in html and f'id="{name}"' in html
-    assert 'hx-get="/records" hx-target="#results" hx-swap="outerHTML" hx-push-url="true"' in html
+    assert 'hx-get="/records" hx-target="#results" hx-swap="outerHTML"' in html
     assert 'method="get" action="/records"' in html and 'value="valve"' in html
     assert f'href="/records/{record.id}"' in html and "1 failed" in html
     assert 'href="/records/export.zip?q=valve"' in html and 'href="/records/answers.csv?q=valve"' in html

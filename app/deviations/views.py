@@ -1,5 +1,5 @@
 """Deviation views: inbox and search, the deviation page and its steps, raising one by hand at a station."""
-from typing import Callable
+from typing import Callable, Mapping
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -7,9 +7,9 @@ from flask_login import current_user
 from app.deviations import bp
 from app.deviations.schemas import CauseSchema, DecideSchema, RaiseSchema, ResolveSchema, StepSchema, load_filters
 from app.extensions import db
-from app.htmx import render_page_or_partial
+from app.htmx import render_page_or_partial, show_address
 from app.idempotency import idempotent
-from app.inputs import StrictSchema, load_form
+from app.inputs import StrictSchema, given_args, load_form
 from app.roles import LIST_ROLES, RAISE_ROLES, STEP_ROLES
 from app.security import current_actor, roles_required
 from app.services.core.errors import DomainError
@@ -27,10 +27,21 @@ def index():
         loaded, errors, status = None, error.errors, error.status
     result = deviations.search(loaded["query"], loaded["page"]) if loaded else None
     inbox = deviations.inbox() if current_user.has_role(*STEP_ROLES) else None
-    return render_page_or_partial("deviations/index.html", "deviations/_results.html", status=status,
-                                  query=loaded["query"] if loaded else None, result=result, errors=errors, inbox=inbox,
-                                  decisions=deviations.DECISION_WORDS, statuses=deviations.STATUS_WORDS,
-                                  **search.filter_options())
+    response = render_page_or_partial("deviations/index.html", "deviations/_results.html", status=status,
+                                      query=loaded["query"] if loaded else None, result=result, errors=errors,
+                                      inbox=inbox, decisions=deviations.DECISION_WORDS,
+                                      statuses=deviations.STATUS_WORDS, **search.filter_options())
+    return show_address(response, search_address)
+
+
+def search_address(args: Mapping[str, str]) -> str:
+    """The URL of the search these arguments ask for: only the filters that are set, and the page past the
+    first; the arguments as typed (less the blank ones) when a filter is invalid."""
+    try:
+        loaded = load_filters(args)
+    except DomainError:
+        return url_for("deviations.index", **given_args(args))
+    return url_for("deviations.index", **loaded["query"].args(loaded["page"]))
 
 
 @bp.get("/<int:deviation_id>")

@@ -1,8 +1,11 @@
 """Search views: find records, export them as a ZIP of PDFs with an index, or as a CSV of answers."""
-from flask import Response, request, stream_with_context
+from typing import Mapping
+
+from flask import Response, request, stream_with_context, url_for
 from flask_login import current_user
 
-from app.htmx import render_page_or_partial
+from app.htmx import render_page_or_partial, show_address
+from app.inputs import given_args
 from app.models.types import utcnow
 from app.records import bp, public_base_url
 from app.records.schemas import load_query
@@ -17,6 +20,16 @@ def _query() -> search.RecordQuery:
     return load_query(request.args.to_dict())
 
 
+def search_address(args: Mapping[str, str]) -> str:
+    """The URL of the search these arguments ask for: only the filters that are set, in one order, page and
+    page size when not the defaults; the arguments as typed (less the blank ones) when a filter is invalid."""
+    try:
+        query = load_query(args)
+    except DomainError:
+        return url_for("records.search", **given_args(args))
+    return url_for("records.search", **query.page_args(query.page))
+
+
 @bp.get("/records", endpoint="search")
 @roles_required(*SEARCH_ROLES)
 def search_page():
@@ -25,9 +38,10 @@ def search_page():
         query, errors, status = _query(), {}, 200
     except DomainError as error:
         query, errors, status = None, error.errors, error.status
-    return render_page_or_partial("records/search.html", "records/_results.html", status=status, query=query,
-                                  result=search.search_records(query) if query else None, errors=errors,
-                                  **search.filter_options())
+    response = render_page_or_partial("records/search.html", "records/_results.html", status=status, query=query,
+                                      result=search.search_records(query) if query else None, errors=errors,
+                                      **search.filter_options())
+    return show_address(response, search_address)
 
 
 def _attachment(name: str, body, mimetype: str) -> Response:

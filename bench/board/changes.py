@@ -130,10 +130,10 @@ class HttpChanger(Changer):
 # ---- the cost of one stream wake ----------------------------------------------------------------
 
 def wake_cost(app: Flask, changer: Changer, station_id: int, rounds: int = 30) -> dict[str, tuple[float, float]]:
-    """Median (wall, CPU) seconds of one stream wake after one change, done as app.board.stream does it: is
-    the screen live, read the feed after the last position, then either build the board and render the changed
-    tiles ("first": the first stream of a process at that position) or take that render from the process's
-    notifier ("shared": every other stream of the same screen at the same position)."""
+    """Median (wall, CPU) seconds of one stream wake after one change, done as app.board.stream does it: read
+    the screen (a revoked one ends the stream), read the feed after the last position, then either build the
+    board and render the changed tiles ("first": the first stream of a process at that position) or take that
+    render from the process's notifier ("shared": every other stream of the same screen at the same position)."""
     from app.board import stream
     from app.board.notifier import Notifier
     from app.database import read_only
