@@ -60,7 +60,9 @@ def compress(response: Response) -> Response:
     if response.status_code == 304:
         _weak_etag(response)  # the 304 names the variant the client holds: the gzip one
         return response
-    if response.status_code != 200 or request.method == "HEAD" or not _readable_body(response):
+    # 206 is a byte range of the plain file; 1xx, 204 and 304 have no body. Error pages are compressed too.
+    bodyless = response.status_code in (204, 206) or response.status_code < 200 or request.method == "HEAD"
+    if bodyless or not _readable_body(response):
         return response
     response.direct_passthrough = False
     body = response.get_data()

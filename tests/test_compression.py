@@ -95,6 +95,20 @@ def test_static_revalidation_gets_304_with_the_gzip_etag(client):
     assert client.get(HTMX, headers={"If-None-Match": plain.headers["ETag"]}).status_code == 304
 
 
+def test_a_byte_range_is_of_the_plain_file(client):
+    """A Range request gets its 206 from the file's own bytes, not from gzip bytes."""
+    whole = client.get(HTMX).data
+    part = client.get(HTMX, headers={**GZIP, "Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.data == whole[100:200] and "Content-Encoding" not in part.headers
+
+
+def test_error_pages_are_gzipped(client):
+    """A 404 page is text like any other: gzipped when accepted."""
+    response = client.get("/no/such/page", headers={**GZIP, "Accept": "text/html"})
+    assert response.status_code == 404 and response.headers["Content-Encoding"] == "gzip"
+    assert b"</html>" in gzip.decompress(response.data)
+
+
 def test_last_modified_revalidation_still_gets_304(client):
     """If-Modified-Since works for the gzip variant too."""
     first = client.get("/static/css/fill.css", headers=GZIP)
