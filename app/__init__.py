@@ -34,11 +34,13 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     init_reasons(app)  # a bad reasons file stops start-up here, naming its lines
     _register_blueprints(app)
 
+    from app.compression import register_compression
     from app.errors import register_error_handlers
     from app.security import register_security
     from app.cli import register_cli
     from app.templating import register_template_helpers
 
+    register_compression(app)  # first registered, so its hook runs after every other after_request
     register_error_handlers(app)
     register_security(app)
     register_cli(app)
