@@ -1,6 +1,13 @@
-"""Per-test databases from a migrated template, on SQLite or the PostgreSQL of FLOORBOOK_TEST_DATABASE_URL."""
+"""Per-test databases from a migrated template, on SQLite or the PostgreSQL of FLOORBOOK_TEST_DATABASE_URL.
+
+Under pytest-xdist every worker has its own template and databases: on SQLite under the worker's own
+tmp_path_factory directory, on PostgreSQL named <base>_<worker>_<pid>_…, so neither the workers of one run
+nor two runs at once (each pid is its own) share a database. Each worker drops what it made when it ends,
+and sweeps databases that a killed run of the same base name left behind (their pid no longer runs).
+"""
 import itertools
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +21,7 @@ from app.config import ROOT, TestingConfig
 from app.extensions import db as _db
 
 PG_URL = os.environ.get("FLOORBOOK_TEST_DATABASE_URL")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1, … under xdist; "main" in a serial run
 _counter = itertools.count()
 
 
@@ -45,24 +53,33 @@ class SqliteDatabases:
 
 
 class PostgresDatabases:
-    """Template database migrated once; each test gets CREATE DATABASE … TEMPLATE."""
+    """Template database migrated once per worker; each test gets CREATE DATABASE … TEMPLATE."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, instance: Path):
         self.base = make_url(base_url)
-        self.prefix = self.base.database
         self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
+        self.prefix = f"{self.base.database}_{WORKER}_{os.getpid()}"
         self.template = f"{self.prefix}_tmpl"
-        self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self._sweep()
         self._execute(f'CREATE DATABASE "{self.template}"')
-        _migrate(self.base.set(database=self.template).render_as_string(hide_password=False),
-                 Path(os.environ.get("TMPDIR", "/tmp")) / f"{self.prefix}-instance")
+        _migrate(self.base.set(database=self.template).render_as_string(hide_password=False), instance)
 
     def _execute(self, sql: str) -> None:
         with self.admin.connect() as conn:
             conn.execute(text(sql))
 
+    def _sweep(self) -> None:
+        """Drop <base>_<worker>_<pid>_… databases whose pid is gone (a run killed before its teardown)."""
+        leftover = re.compile(rf"{re.escape(self.base.database)}_(?:gw\d+|main)_(\d+)_(?:tmpl|\d+)")
+        with self.admin.connect() as conn:
+            names = conn.execute(text("SELECT datname FROM pg_database")).scalars().all()
+        for name in names:
+            match = leftover.fullmatch(name)
+            if match and not _running(int(match.group(1))):
+                self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def new(self) -> str:
-        name = f"{self.prefix}_t{os.getpid()}_{next(_counter)}"
+        name = f"{self.prefix}_{next(_counter)}"
         self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY')
         return self.base.set(database=name).render_as_string(hide_password=False)
 
@@ -74,10 +91,23 @@ class PostgresDatabases:
         self.admin.dispose()
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory):
     """The session's database factory."""
-    factory = PostgresDatabases(PG_URL) if PG_URL else SqliteDatabases(tmp_path_factory.mktemp("db"))
+    if PG_URL:
+        factory = PostgresDatabases(PG_URL, tmp_path_factory.mktemp("instance-template"))
+    else:
+        factory = SqliteDatabases(tmp_path_factory.mktemp("db"))
     yield factory
     factory.close()
 
