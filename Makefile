@@ -8,6 +8,10 @@ PORT ?= 8000
 RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# `make test` runs the suite on this many pytest-xdist workers (2 suits 2 cores; 0 runs it serially).
+# Each worker takes the next test from one queue (--maxschedchunk 2), the long ones first (tests/conftest.py).
+# PYTEST_ARGS come last, so `PYTEST_ARGS="-n 0"` runs serially too.
+TEST_WORKERS ?= 2
 
 .PHONY: run test setup migrate demo bench clean debs-run debs-test
 
@@ -44,7 +48,7 @@ run: demo
 	FLOORBOOK_ENV=development PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: debs-test $(VENV)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)
 
 bench: setup
 	@set -e; for f in $(filter-out bench/common.py,$(wildcard bench/*.py)); do echo "== $$f"; $(BIN)/python $$f; done

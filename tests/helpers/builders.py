@@ -1,6 +1,7 @@
 """Builders with defaults: the demo plant's layout, users per role, clients that send CSRF tokens."""
 import re
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -8,7 +9,7 @@ from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.models import FormVersion, Station, User
+from app.models import FormVersion, Site, Station, User
 from app.services.floor import submissions
 from app.services.core.audit import Actor
 from app.services.floor.catalogue import sync_definitions
@@ -46,15 +47,23 @@ class Client(FlaskClient):
         return self.post(url, data=data or {}, headers=headers, **kwargs)
 
 
-@pytest.fixture
-def plant(app):
+def seed_plant(app) -> None:
     """The demo plant's site, lines and stations, and the shipped forms published."""
-    from pathlib import Path
-
     _seed_plant()
     report = sync_definitions(Path(app.config["FORMS_DIR"]), Actor(None))
     assert not report.problems, report.problems
+
+
+@pytest.fixture
+def plant(app):
+    """The demo plant's site, lines and stations, and the shipped forms published.
+
+    database_url copies them from a template seeded once per session (seed_plant) for every test that
+    uses this fixture; only a database without them (the fixture requested by getfixturevalue) is seeded here.
+    """
     from app.extensions import db
+    if db.session.scalar(select(Site.id).limit(1)) is None:
+        seed_plant(app)
     stations = {s.name: s for s in db.session.scalars(select(Station))}
     forms = {f.form_id: f for f in db.session.scalars(select(FormVersion))}
     return SimpleNamespace(stations=stations, forms=forms)

@@ -1,6 +1,13 @@
-"""Per-test databases from a migrated template, on SQLite or the PostgreSQL of FLOORBOOK_TEST_DATABASE_URL."""
+"""Per-test databases from a migrated template, on SQLite or the PostgreSQL of FLOORBOOK_TEST_DATABASE_URL.
+
+Under pytest-xdist every worker has its own template and databases: on SQLite under the worker's own
+tmp_path_factory directory, on PostgreSQL named <base>_<worker>_<pid>_…, so neither the workers of one run
+nor two runs at once (each pid is its own) share a database. Each worker drops what it made when it ends,
+and sweeps databases that a killed run of the same base name left behind (their pid no longer runs).
+"""
 import itertools
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +21,7 @@ from app.config import ROOT, TestingConfig
 from app.extensions import db as _db
 
 PG_URL = os.environ.get("FLOORBOOK_TEST_DATABASE_URL")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1, … under xdist; "main" in a serial run
 _counter = itertools.count()
 
 
@@ -24,17 +32,34 @@ def _migrate(url: str, instance: Path) -> None:
         _db.engine.dispose()
 
 
+def _seed(url: str, instance: Path) -> None:
+    """The `plant` fixture's rows (tests/helpers/builders.py seed_plant), once, in a copy of the template."""
+    from tests.helpers.builders import seed_plant
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=str(instance))
+    with app.app_context():
+        seed_plant(app)
+        _db.session.remove()
+        _db.engine.dispose()
+
+
 class SqliteDatabases:
-    """Template file migrated once; each test copies it."""
+    """Template file migrated once (and a copy of it with the plant seeded); each test copies one of them."""
 
     def __init__(self, root: Path):
         self.root = root
         self.template = root / "template.sqlite3"
+        self.planted: Path | None = None
         _migrate(f"sqlite:///{self.template}", root / "instance-template")
 
-    def new(self) -> str:
+    def new(self, plant: bool = False) -> str:
+        if plant and self.planted is None:
+            planted = self.root / "template-plant.sqlite3"
+            shutil.copyfile(self.template, planted)
+            _seed(f"sqlite:///{planted}", self.root / "instance-template")
+            self.planted = planted
         path = self.root / f"test-{next(_counter)}.sqlite3"
-        shutil.copyfile(self.template, path)
+        shutil.copyfile(self.planted if plant else self.template, path)
         return f"sqlite:///{path}"
 
     def drop(self, url: str) -> None:
@@ -45,47 +70,77 @@ class SqliteDatabases:
 
 
 class PostgresDatabases:
-    """Template database migrated once; each test gets CREATE DATABASE … TEMPLATE."""
+    """Template database migrated once per worker; each test gets CREATE DATABASE … TEMPLATE."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, instance: Path):
         self.base = make_url(base_url)
-        self.prefix = self.base.database
         self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
+        self.prefix = f"{self.base.database}_{WORKER}_{os.getpid()}"
         self.template = f"{self.prefix}_tmpl"
-        self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self.planted: str | None = None  # the template with the plant seeded, made when a test first needs it
+        self.instance = instance
+        self._sweep()
         self._execute(f'CREATE DATABASE "{self.template}"')
-        _migrate(self.base.set(database=self.template).render_as_string(hide_password=False),
-                 Path(os.environ.get("TMPDIR", "/tmp")) / f"{self.prefix}-instance")
+        _migrate(self.base.set(database=self.template).render_as_string(hide_password=False), instance)
 
     def _execute(self, sql: str) -> None:
         with self.admin.connect() as conn:
             conn.execute(text(sql))
 
-    def new(self) -> str:
-        name = f"{self.prefix}_t{os.getpid()}_{next(_counter)}"
-        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY')
+    def _sweep(self) -> None:
+        """Drop <base>_<worker>_<pid>_… databases whose pid is gone (a run killed before its teardown)."""
+        leftover = re.compile(rf"{re.escape(self.base.database)}_(?:gw\d+|main)_(\d+)_(?:tmpl|plant|\d+)")
+        with self.admin.connect() as conn:
+            names = conn.execute(text("SELECT datname FROM pg_database")).scalars().all()
+        for name in names:
+            match = leftover.fullmatch(name)
+            if match and not _running(int(match.group(1))):
+                self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def new(self, plant: bool = False) -> str:
+        if plant and self.planted is None:
+            planted = f"{self.prefix}_plant"
+            self._execute(f'CREATE DATABASE "{planted}" TEMPLATE "{self.template}" STRATEGY FILE_COPY')
+            _seed(self.base.set(database=planted).render_as_string(hide_password=False), self.instance)
+            self.planted = planted
+        name = f"{self.prefix}_{next(_counter)}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.planted if plant else self.template}" STRATEGY FILE_COPY')
         return self.base.set(database=name).render_as_string(hide_password=False)
 
     def drop(self, url: str) -> None:
         self._execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
     def close(self) -> None:
-        self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        for template in filter(None, (self.planted, self.template)):
+            self._execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
         self.admin.dispose()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory):
     """The session's database factory."""
-    factory = PostgresDatabases(PG_URL) if PG_URL else SqliteDatabases(tmp_path_factory.mktemp("db"))
+    if PG_URL:
+        factory = PostgresDatabases(PG_URL, tmp_path_factory.mktemp("instance-template"))
+    else:
+        factory = SqliteDatabases(tmp_path_factory.mktemp("db"))
     yield factory
     factory.close()
 
 
 @pytest.fixture
-def database_url(databases):
-    """A fresh, migrated database for one test."""
-    url = databases.new()
+def database_url(databases, request):
+    """A fresh, migrated database for one test; with the plant already seeded when the test uses `plant`."""
+    url = databases.new(plant="plant" in request.fixturenames)
     yield url
     databases.drop(url)
 
