@@ -13,6 +13,14 @@ from tests.test_search import PRESS, T0, submit_record
 SEARCH = "Search words, record id or sha256"
 
 
+def records_page(tablet_context, live_server: str, auditor: str):
+    """The auditor signed in, on the Records page."""
+    page = password_sign_in(tablet_context, live_server, auditor, PASSWORD)
+    page.get_by_role("link", name="Records").click()
+    expect(page.get_by_role("heading", name="Records")).to_be_visible()
+    return page
+
+
 def shows(page, live_server: str, address: str, count: str, first_id: str):
     """The address bar is `address`, the form holds that search's values, and the results are its own."""
     expect(page).to_have_url(live_server + address)
@@ -33,12 +41,9 @@ def test_the_address_follows_every_change_and_reloads_the_same_search(users, pla
     weld = [submit_record(start_draft, users.operator, at=T0 + timedelta(minutes=n),
                           fail=None if n in (0, 13) else "calibration_in_date").id for n in range(14)]
     submit_record(start_draft, users.operator, form_id=PRESS, station="Press 1", at=T0 + timedelta(hours=1))
-    auditor = users.auditor.username
+    auditor = users.auditor.username  # read before the live server ends this session
     live_server = request.getfixturevalue("live_server")
-
-    page = password_sign_in(tablet_context, live_server, auditor, PASSWORD)
-    page.get_by_role("link", name="Records").click()
-    expect(page.get_by_role("heading", name="Records")).to_be_visible()
+    page = records_page(tablet_context, live_server, auditor)
     page.get_by_label(SEARCH).press_sequentially("weld", delay=40)
     page.get_by_role("button", name="Search").click()
     shows(page, live_server, "/records?q=weld", "14 records · showing 1–14", weld[13])
@@ -71,12 +76,9 @@ def test_enter_in_the_search_field_puts_the_words_in_the_address(users, plant, s
     newest_failed = [submit_record(start_draft, users.operator, at=T0 + timedelta(minutes=n),
                                    fail="calibration_in_date").id for n in range(2)][-1]
     press = submit_record(start_draft, users.operator, form_id=PRESS, station="Press 1", at=T0 + timedelta(hours=1)).id
-    auditor = users.auditor.username
+    auditor = users.auditor.username  # read before the live server ends this session
     live_server = request.getfixturevalue("live_server")
-
-    page = password_sign_in(tablet_context, live_server, auditor, PASSWORD)
-    page.get_by_role("link", name="Records").click()
-    expect(page.get_by_role("heading", name="Records")).to_be_visible()
+    page = records_page(tablet_context, live_server, auditor)
     page.get_by_label(SEARCH).press_sequentially("relief valve", delay=40)
     page.get_by_label(SEARCH).press("Enter")
     shows(page, live_server, "/records?q=relief+valve", "2 records", newest_failed)
