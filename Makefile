@@ -22,6 +22,11 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# Test tools (pytest, Playwright for the browser tests, PDF readers) go only where tests or benches run.
+$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
 debs-run:
 	@./scripts/ensure-debs.sh $(RUN_DEBS)
 
@@ -47,10 +52,10 @@ run: demo
 	@echo
 	FLOORBOOK_ENV=development PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: debs-test $(VENV)/.installed
+test: debs-test $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)
 
-bench: setup
+bench: debs-test $(VENV)/.installed-test
 	@set -e; for f in $(filter-out bench/common.py,$(wildcard bench/*.py)); do echo "== $$f"; $(BIN)/python $$f; done
 
 clean:
