@@ -73,6 +73,12 @@ class WriteQueue:
         self._threads.release()
 
 
+def engine_options(url: str, options: dict) -> dict:
+    """The engine options for url: a SQLite file has nothing to ping, so only a server is pinged at check-out
+    (a SELECT 1 per transaction otherwise)."""
+    return {**options, "pool_pre_ping": options.get("pool_pre_ping", True) and not url.startswith("sqlite")}
+
+
 def configure_engine(engine: Engine) -> None:
     """On SQLite, set the pragmas on every connection and begin every write transaction IMMEDIATE, one at a time."""
     if engine.dialect.name != "sqlite":

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask import Flask, request  # noqa: E402
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert  # noqa: E402
 
-from app.database import configure_engine  # noqa: E402
+from app.database import configure_engine, engine_options  # noqa: E402
 
 metadata = MetaData()
 hits = Table("bench_bare_insert", metadata, Column("id", Integer, primary_key=True), Column("value", String(200)))
@@ -28,7 +28,7 @@ def create_table(url: str) -> None:
 
 
 def _app(url: str) -> Flask:
-    engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"))
+    engine = create_engine(url, **engine_options(url, {}))
     configure_engine(engine)
     served = Flask(__name__)
 

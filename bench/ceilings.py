@@ -12,11 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask import render_template  # noqa: E402
-
-from app.database import read_only  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.floor.context import get_submission, item_context  # noqa: E402
+from app.database import reads_first  # noqa: E402
+from app.floor.context import get_submission  # noqa: E402
+from app.floor.views import _item_response  # noqa: E402 (the save view's render, so the ceiling renders the same)
 from app.roles import FILL_ROLES  # noqa: E402
 from app.security import roles_required  # noqa: E402
 from wsgi import app  # noqa: E402
@@ -29,12 +27,11 @@ def authenticated(submission_id: str, item_name: str):
 
 
 @roles_required(*FILL_ROLES)
+@reads_first
 def rendered(submission_id: str, item_name: str):
-    """The save's response, read and rendered, nothing written."""
-    read_only(db.session)
-    submission = get_submission(submission_id)
-    return render_template("floor/_save_response.html", **item_context(submission), item_name=item_name,
-                           dependents=[], item_error=None)
+    """The save's response, read (in the request's read-only transaction, as a save reads) and rendered by the
+    save's own code, nothing written."""
+    return _item_response(get_submission(submission_id), item_name, [])
 
 
 app.add_url_rule("/bench/auth/<submission_id>/items/<item_name>", "bench_auth", authenticated, methods=["POST"])

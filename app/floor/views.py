@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
-from app.database import read_only, reading, reads_first
+from app.database import reading, reads_first
 from app.extensions import db
 from app.floor import bp
 from app.floor.context import all_areas, blank_context, current_station, fill_context, get_submission, item_context
@@ -95,8 +95,8 @@ def blank(form_version_id: int):
 @idempotent
 @reads_first
 def save_answer(submission_id: str, item_name: str):
-    """Save one answer; answer with the item, its dependents and the progress bar."""
-    read_only(db.session)  # read and judge without the write lock; the service writes in a short transaction
+    """Save one answer; answer with the item, its dependents and the progress bar. It reads and judges in the
+    request's read-only transaction (reads_first); the service writes in a short transaction of its own."""
     submission = get_submission(submission_id)
     device_time = kept_offline_time(posted_device_time())
     return _saving(submission, item_name, lambda: submissions.save_answer(

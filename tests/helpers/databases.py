@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.config import ROOT, TestingConfig
 from app.extensions import db as _db
+from app.idempotency.responses import flush_all
 
 PG_URL = os.environ.get("FLOORBOOK_TEST_DATABASE_URL")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1, … under xdist; "main" in a serial run
@@ -152,6 +153,7 @@ def app(database_url, tmp_path):
     app.jinja_env.undefined = __import__("jinja2").StrictUndefined
     with app.app_context():
         yield app
+        flush_all()  # responses written behind the test's requests land before its database goes
         _db.session.remove()
         _db.engine.dispose()
 
