@@ -32,6 +32,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from app.services.floor.reasons import init_reasons
 
     init_reasons(app)  # a bad reasons file stops start-up here, naming its lines
+    from app.services.core.blobs import init_blobs
+
+    init_blobs(app)  # so does an unknown FLOORBOOK_BLOB_STORE or an unusable FLOORBOOK_BLOB_DIR
     _register_blueprints(app)
 
     from app.compression import register_compression

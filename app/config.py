@@ -37,6 +37,10 @@ class Config:
     GZIP = os.environ.get("FLOORBOOK_GZIP", "1") == "1"
     GZIP_LEVEL = _int("FLOORBOOK_GZIP_LEVEL", 5)  # htmx: 1.8 ms at 5, 2.3 ms at 6, 4.0 ms at 9 for 1% fewer bytes
     GZIP_MIN_BYTES = 500
+    # Where photos and record PDFs are kept (app/services/core/blobs.py): "folder" (FLOORBOOK_BLOB_DIR, default
+    # instance/blobs; a folder every app server shares) or "database" (the blob table, for several servers).
+    BLOB_STORE = os.environ.get("FLOORBOOK_BLOB_STORE", "folder").strip().lower()
+    BLOB_DIR = os.environ.get("FLOORBOOK_BLOB_DIR") or None
     PHOTO_MAX_BYTES = _int("FLOORBOOK_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
     MAX_CONTENT_LENGTH = PHOTO_MAX_BYTES + 1024 * 1024
     DEVICE_COOKIE = "fb_device"

@@ -1,5 +1,6 @@
 """Typed models, one module per aggregate; imported here so Alembic sees every table."""
 from app.models.audit import AuditEvent
+from app.models.blob import Blob
 from app.models.board import BoardEvent, BoardScreen
 from app.models.deviation import Deviation
 from app.models.downtime import DowntimeEvent
@@ -12,7 +13,7 @@ from app.models.user import Device, LoginThrottle, User
 from app.roles import ROLES
 
 __all__ = [
-    "Answer", "Area", "Attachment", "AuditEvent", "BoardEvent", "BoardScreen", "Deviation", "Device",
+    "Answer", "Area", "Attachment", "AuditEvent", "Blob", "BoardEvent", "BoardScreen", "Deviation", "Device",
     "DowntimeEvent", "FormVersion", "IdempotencyKey", "Line", "LoginThrottle",
     "RecordVersion", "RenderedPdf", "ROLES", "Signature", "Site", "Station", "Submission", "User",
 ]
