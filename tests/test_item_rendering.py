@@ -1,6 +1,5 @@
 """What each renderer shows of an item: the required mark, a stored photo as done, read-only answers as words."""
 import re
-from pathlib import Path
 
 import pytest
 
@@ -47,7 +46,7 @@ def test_every_required_item_shows_the_mark_on_the_fill_and_blank_pages(operator
 def test_a_stored_photo_shows_a_tick_not_info(app, operator, users, start_draft):
     """After the photo is stored the fill page says ✓ OK for it; "Info" never appears on the item."""
     draft = start_draft(users.operator)
-    photo = attachments.store_photo(png(), 10 << 20, Path(app.instance_path), users.operator.id)
+    photo = attachments.store_photo(png(), 10 << 20, users.operator.id)
     submissions.add_photo(draft, "guard_photo", photo.sha256, Actor(users.operator.id))
     block = item_html(operator.get(f"/floor/submissions/{draft.id}").get_data(as_text=True), "guard_photo")
     assert 'class="item item--ok"' in block and "✓ OK" in block and "Info" not in block

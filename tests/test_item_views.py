@@ -1,7 +1,6 @@
 """The snapshot of a request's items: built once from a draft, a blank form or a frozen record, without HTTP."""
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -78,7 +77,7 @@ def test_a_blank_snapshot_marks_every_required_item(plant):
 
 def test_a_stored_photo_counts_as_done_but_its_stored_verdict_stays_info(app, draft, users):
     """The view says ok (✓) for a stored photo; the frozen record keeps the verdict state "info"."""
-    photo = attachments.store_photo(png(), 10 << 20, Path(app.instance_path), users.operator.id)
+    photo = attachments.store_photo(png(), 10 << 20, users.operator.id)
     submissions.add_photo(draft, "guard_photo", photo.sha256, Actor(users.operator.id))
     view = item_views.from_draft(draft).get("guard_photo")
     assert (view.verdict.state, view.state) == ("info", "ok")

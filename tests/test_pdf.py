@@ -18,6 +18,7 @@ from app.canonical import canonical_json, sha256_hex
 from app.extensions import db
 from app.models import RecordVersion, RenderedPdf, Signature
 from app.models.types import frozen_clock
+from app.services.core import blobs
 from app.services.floor import attachments, evaluation, submissions
 from app.services.records import pdf, pdf_worker, versions
 from app.services.core.audit import Actor
@@ -46,7 +47,7 @@ def press_record(plant, operator, instance: Path) -> RecordVersion:
         submissions.explain(draft, "hydraulic_pressure", "Relief valve drifted after warm-up",
                             "Maintenance re-set the relief valve", actor)
         submissions.explain(draft, "oil_leaks", "Hose fitting loose", "Fitting tightened and tagged", actor)
-        photo = attachments.store_photo(png((320, 240)), 10 << 20, instance, operator.id)
+        photo = attachments.store_photo(png((320, 240)), 10 << 20, operator.id)
         submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
         return versions.submit(draft, actor)
 
@@ -123,26 +124,28 @@ def signed_press(app, plant, users):
 
 
 def test_signed_pdf_is_stored_once_and_then_served_from_storage(app, plant, users, db, monkeypatch):
-    """The first call renders and archives; the second returns the same file without rendering."""
+    """The first call renders and archives in the blob store; the second returns the same blob without rendering."""
     version = press_record(plant, users.operator, Path(app.instance_path))
     sign(version, users.inspector)
     first = pdf.pdf_for(version, "Alex Chen (auditor1)", BASE_URL)
     _PDFS.setdefault(pdf.state_key(version), first.read_bytes())
-    assert first.stored and first.path.is_file() and first.path.name == f"{first.sha256}.pdf"
-    assert first.path.parent == Path(app.instance_path) / "pdfs" / first.sha256[:2]
-    assert sha256_hex(first.path.read_bytes()) == first.sha256 and first.size == first.path.stat().st_size
-    mtime = first.path.stat().st_mtime_ns
+    store = blobs.store()
+    assert first.stored and store.exists(first.sha256) and first.size == store.size(first.sha256)
+    assert sha256_hex(pdf.read_stored(first.sha256)) == first.sha256
+    blob_file = store.path(first.sha256)  # the test app keeps the default folder store
+    assert blob_file == Path(app.instance_path).resolve() / "blobs" / first.sha256[:2] / first.sha256
+    mtime = blob_file.stat().st_mtime_ns
 
     monkeypatch.setattr(pdf, "render_in_worker", lambda *a, **k: pytest.fail("a stored PDF was rendered again"))
     second = pdf.pdf_for(version, "Someone Else (auditor2)", BASE_URL)
-    assert (second.path, second.sha256, second.size) == (first.path, first.sha256, first.size)
-    assert first.path.stat().st_mtime_ns == mtime
+    assert (second.stored, second.sha256, second.size) == (True, first.sha256, first.size)
+    assert blob_file.stat().st_mtime_ns == mtime
     assert db.session.scalar(select(func.count()).select_from(RenderedPdf)) == 1
 
-    first.path.unlink()  # lost from storage: rendered again, and the one row now names the new file
+    blob_file.unlink()  # lost from storage: rendered again, and the one row now names the new blob
     monkeypatch.setattr(pdf, "render_in_worker", lambda *a, **k: b"%PDF-1.7 re-rendered")
     third = pdf.pdf_for(version, "Alex Chen (auditor1)", BASE_URL)
-    assert third.path.read_bytes() == b"%PDF-1.7 re-rendered"
+    assert third.read_bytes() == b"%PDF-1.7 re-rendered" == pdf.read_stored(third.sha256)
     assert db.session.scalar(select(RenderedPdf.pdf_sha256)) == third.sha256 != first.sha256
 
 
@@ -230,10 +233,10 @@ def test_unsigned_pdf_is_marked_and_not_archived(app, plant, users, db):
     """No signature: NOT SIGNED on every page, readings with their verdicts, and bytes returned instead of a file."""
     version = torque_record(plant, users.operator)
     result = pdf.pdf_for(version, "Alex Chen (auditor1)", BASE_URL)
-    assert result.path is None and not result.stored and result.data.startswith(b"%PDF-")
+    assert not result.stored and result.data.startswith(b"%PDF-")
     assert result.sha256 == sha256_hex(result.data) and result.size == len(result.data)
     assert db.session.scalar(select(func.count()).select_from(RenderedPdf)) == 0
-    assert not (Path(app.instance_path) / "pdfs").exists()
+    assert not blobs.store().exists(result.sha256)
     pages = texts(result.read_bytes())
     assert all("NOT SIGNED" in text for text in pages)
     text = " ".join(pages)

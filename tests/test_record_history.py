@@ -28,7 +28,7 @@ def changed_record(plant, operator, instance: Path):
             submissions.save_answer(draft, item, {}, actor, value=value, parsed=True)
         submissions.save_answer(draft, "leak_location", {}, actor, value="Hose at V2", parsed=True)
         submissions.explain(draft, "oil_leaks", "Hose fitting loose", "Fitting tightened", actor)
-        photo = attachments.store_photo(png(), 10 << 20, instance, operator.id)
+        photo = attachments.store_photo(png(), 10 << 20, operator.id)
         submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
         versions.submit(draft, actor)
     return draft

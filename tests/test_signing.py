@@ -180,7 +180,6 @@ def test_queue_filters_and_nav_count(as_user, users, make_record, plant):
 def test_a_deviation_that_needs_a_supervisor_decision_blocks_signing(app, as_user, users, plant, db):
     """guards_in_place's on_fail requires supervisor_decision: no signature until a supervisor decides."""
     import uuid
-    from pathlib import Path
     from app.services.floor import attachments, submissions
     from app.services.quality import deviations
     from app.services.records import versions
@@ -192,7 +191,7 @@ def test_a_deviation_that_needs_a_supervisor_decision_blocks_signing(app, as_use
     for item, answer in {**PASSING, "guards_in_place": "fail", "hydraulic_pressure": 150.0}.items():
         save(draft, users.operator, item, answer)
     submissions.explain(draft, "guards_in_place", "Rear guard bent", "Press locked out", actor)
-    photo = attachments.store_photo(png(), 10 << 20, Path(app.instance_path), users.operator.id)
+    photo = attachments.store_photo(png(), 10 << 20, users.operator.id)
     submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
     versions.submit(draft, actor)
     inspector = as_user(users.inspector)

@@ -1,5 +1,5 @@
 """Floor views: parse, call one service, render."""
-from pathlib import Path
+import io
 
 from flask import current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
@@ -127,7 +127,7 @@ def add_photo(submission_id: str, item_name: str):
 
     def store():
         photo = attachments.store_photo(upload.read() if upload else b"", current_app.config["PHOTO_MAX_BYTES"],
-                                        Path(current_app.instance_path), current_user.id)
+                                        current_user.id)
         return submissions.add_photo(submission, item_name, photo.sha256, current_actor(), device_time)
     return _saving(submission, item_name, store)
 
@@ -157,8 +157,10 @@ def photo(sha256: str):
     found = attachments.find(sha256)
     if found is None:
         raise DomainError("No such photo.", status=404)
-    return send_file(attachments.derivative_path(Path(current_app.instance_path), found), mimetype="image/jpeg",
-                     max_age=0, etag=found.derivative_sha256)
+    # From the blob store, so any server serves it; the derivative's sha256 is its ETag, as a file's would be.
+    return send_file(io.BytesIO(attachments.derivative(found)), mimetype="image/jpeg", max_age=0,
+                     download_name=f"{found.derivative_sha256}.jpg", etag=found.derivative_sha256,
+                     last_modified=found.uploaded_at)
 
 
 def _saving(submission, item_name: str, save):

@@ -1,4 +1,6 @@
 """Record views: the record page, its PDFs, corrections, and the public verify page."""
+import io
+
 from flask import Response, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
@@ -42,8 +44,9 @@ def version_pdf(record_id: str, number: int):
 def _pdf_response(submission, version) -> Response:
     stored = pdf_service.pdf_for(version, generated_by=current_user.printed_name, base_url=public_base_url())
     name = f"{submission.id}-v{version.version}.pdf"
-    if stored.path is not None:
-        response = send_file(stored.path, mimetype="application/pdf", download_name=name, etag=stored.sha256)
+    if stored.stored:  # the archived copy, from the blob store: any server serves the same bytes
+        response = send_file(io.BytesIO(stored.read_bytes()), mimetype="application/pdf", download_name=name,
+                             etag=stored.sha256)
     else:
         response = Response(stored.data, mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="{name}"'

@@ -1,6 +1,5 @@
 """A submitted record read in Chromium: every answered check exposes its answer in the accessibility tree."""
 import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -31,7 +30,7 @@ def checked_record(app, plant, make_user):
     submissions.explain(draft, "oil_leaks", "Hose fitting loose", "Fitting tightened", actor)
     submissions.save_answer(draft, "leak_location", {}, actor, value="Hose at V2", parsed=True)
     submissions.save_answer(draft, "hydraulic_pressure", {}, actor, value=150.0, parsed=True)
-    photo = attachments.store_photo(png(), 10 << 20, Path(app.instance_path), operator.id)
+    photo = attachments.store_photo(png(), 10 << 20, operator.id)
     submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
     versions.submit(draft, actor)
     labels = {i["name"]: i["label"] for s in draft.form_version.definition["sections"] for i in s["items"]}

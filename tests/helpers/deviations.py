@@ -1,7 +1,6 @@
 """Builders and readers for deviation tests: a failing press record, the one deviation, its audit trail."""
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -48,6 +47,6 @@ def failing_press_record(app, plant, operator, value=171.0):
         save(draft, operator, "hydraulic_pressure", value)
         submissions.explain(draft, "hydraulic_pressure", "Relief valve drifted after warm-up",
                             "Maintenance re-set the relief valve", actor, "Machine / equipment")
-        photo = attachments.store_photo(png(), 10 << 20, Path(app.instance_path), operator.id)
+        photo = attachments.store_photo(png(), 10 << 20, operator.id)
         submissions.add_photo(draft, "guard_photo", photo.sha256, actor)
         return versions.submit(draft, actor)

@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -96,7 +95,7 @@ def build_draft(golden: SimpleNamespace, name: str) -> Submission:
                                          actor)
     for step in STEPS[name]:
         if step.photo:
-            photo = attachments.store_photo(png(), 10 << 20, Path(current_app.instance_path), users.operator.id)
+            photo = attachments.store_photo(png(), 10 << 20, users.operator.id)
             submissions.add_photo(draft, step.item, photo.sha256, actor)
         elif step.form is not None:
             submissions.save_answer(draft, step.item, step.form, actor)

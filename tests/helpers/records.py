@@ -1,9 +1,7 @@
 """Builders for submitted records: any form filled with passing answers through the services."""
 import uuid
-from pathlib import Path
 
 import pytest
-from flask import current_app
 
 from app.models import Submission, User
 from app.services.floor import attachments, evaluation, submissions
@@ -21,7 +19,7 @@ def fill_and_submit(submission: Submission, user: User) -> Submission:
         if item["type"] == "instruction" or not evaluation.is_visible(item, submissions.answer_values(submission)):
             continue
         if item["type"] == "photo":
-            photo = attachments.store_photo(png(), 10 << 20, Path(current_app.instance_path), user.id)
+            photo = attachments.store_photo(png(), 10 << 20, user.id)
             submissions.add_photo(submission, item["name"], photo.sha256, actor)
         else:
             value = answer_for(item, _Calm(), False, utcnow())

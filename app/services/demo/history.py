@@ -5,7 +5,6 @@ import random
 import re
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from PIL import Image, ImageDraw
 from sqlalchemy import select
@@ -93,7 +92,7 @@ def _code(item: dict, bad: bool, answers: dict) -> str:
     return swapped if not item.get("pattern") or re.fullmatch(item["pattern"], swapped) else good
 
 
-def _fill(submission: Submission, actor: Actor, rng: random.Random, at: datetime, instance: Path) -> datetime:
+def _fill(submission: Submission, actor: Actor, rng: random.Random, at: datetime) -> datetime:
     definition = submission.form_version.definition
     bad_item = None
     if rng.random() < 0.12:
@@ -105,7 +104,7 @@ def _fill(submission: Submission, actor: Actor, rng: random.Random, at: datetime
         at += timedelta(seconds=rng.randint(10, 40))
         with frozen_clock(at):
             if item_type(item).takes_photos:
-                photo = attachments.store_photo(_photo_bytes(item["label"]), 10 << 20, instance, actor.user_id)
+                photo = attachments.store_photo(_photo_bytes(item["label"]), 10 << 20, actor.user_id)
                 submissions.add_photo(submission, item["name"], photo.sha256, actor)
                 continue
             value = answer_for(item, rng, item["name"] == bad_item, at, submissions.answer_values(submission))
@@ -158,7 +157,7 @@ def _sign_due(pending: list, signers: list[User], until: datetime, last: datetim
     return last
 
 
-def seed_history(days: int, instance: Path) -> int:
+def seed_history(days: int) -> int:
     """Fill `days` past days of shifts with records, unless the plant already has records."""
     if db.session.scalar(select(Submission.id).limit(1)) is not None:
         return 0
@@ -185,7 +184,7 @@ def seed_history(days: int, instance: Path) -> int:
                     with frozen_clock(at):
                         submission = submissions.start_submission(str(uuid.UUID(int=rng.getrandbits(128))),
                                                                   version.id, station.id, actor)
-                    at = _fill(submission, actor, rng, at, instance) + timedelta(minutes=2)
+                    at = _fill(submission, actor, rng, at) + timedelta(minutes=2)
                     with frozen_clock(at):
                         versions.submit(submission, actor)
                     last = at

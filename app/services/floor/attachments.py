@@ -1,11 +1,11 @@
-"""Photos: checked by content, stored by sha256, shown only as an EXIF-free derivative."""
+"""Photos: checked by content, kept in the blob store by sha256, shown only as an EXIF-free derivative."""
 import io
-from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from app.canonical import sha256_hex
+from app.services.core import blobs
 from app.services.core.errors import DomainError
 from app.extensions import db
 from app.models import Attachment
@@ -13,19 +13,6 @@ from app.models import Attachment
 ALLOWED = {"JPEG": "image/jpeg", "PNG": "image/png"}
 DERIVATIVE_MAX_PX = 1600
 Image.MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs
-
-
-def _path(root: Path, digest: str, suffix: str) -> Path:
-    return root / "attachments" / digest[:2] / f"{digest}{suffix}"
-
-
-def _write_once(path: Path, data: bytes) -> None:
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _derivative(image: Image.Image) -> bytes:
@@ -37,8 +24,8 @@ def _derivative(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def store_photo(data: bytes, max_bytes: int, root: Path, user_id: int) -> Attachment:
-    """Validate bytes as a JPEG or PNG photo within max_bytes, store it, return its Attachment."""
+def store_photo(data: bytes, max_bytes: int, user_id: int) -> Attachment:
+    """Validate bytes as a JPEG or PNG photo within max_bytes, store it and its derivative, return its Attachment."""
     if not data:
         raise DomainError("The photo is empty.", {"photo": ["Take or choose a photo."]})
     if len(data) > max_bytes:
@@ -61,9 +48,9 @@ def store_photo(data: bytes, max_bytes: int, root: Path, user_id: int) -> Attach
     existing = db.session.scalar(select(Attachment).where(Attachment.sha256 == digest))
     if existing:
         return existing
-    derivative_digest = sha256_hex(derivative)
-    _write_once(_path(root, digest, ".orig"), data)
-    _write_once(_path(root, derivative_digest, ".jpg"), derivative)
+    store = blobs.store()
+    store.put(data)  # the original is kept as taken (EXIF and all) but never served
+    derivative_digest = store.put(derivative)
     attachment = Attachment(sha256=digest, content_type=ALLOWED[kind], size=len(data),
                             derivative_sha256=derivative_digest, width=width, height=height,
                             uploaded_by_id=user_id)
@@ -72,9 +59,9 @@ def store_photo(data: bytes, max_bytes: int, root: Path, user_id: int) -> Attach
     return attachment
 
 
-def derivative_path(root: Path, attachment: Attachment) -> Path:
-    """Where the display derivative of attachment lives."""
-    return _path(root, attachment.derivative_sha256, ".jpg")
+def derivative(attachment: Attachment) -> bytes:
+    """The display derivative's JPEG bytes (no metadata), from the blob store."""
+    return blobs.store().get(attachment.derivative_sha256)
 
 
 def find(sha256: str) -> Attachment | None:

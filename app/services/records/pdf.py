@@ -1,4 +1,5 @@
 """Record PDFs: HTML from templates/pdf/, rendered by WeasyPrint in the PDF worker, stored once per state."""
+import base64
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from app.models import Attachment, RecordVersion, RenderedPdf, Signature
 from app.models.types import utcnow
 from app.services.quality import deviations
 from app.services.records import item_views, record_history
-from app.services.floor.attachments import derivative_path
+from app.services.core import blobs
 from app.services.records.pdf_worker import render_in_worker
 from app.services.records.record_document import RecordDocument
 
@@ -24,21 +25,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StoredPdf:
-    """A record PDF: a stored file (path), or the bytes of a copy that is not archived (data)."""
+    """A record PDF: archived in the blob store under its sha256, or the bytes of a copy that is not archived (data)."""
 
-    path: Path | None
     sha256: str
     size: int
     data: bytes | None = None
 
     @property
     def stored(self) -> bool:
-        """True when the PDF is the archived file at path."""
-        return self.path is not None
+        """True when the PDF is the archived copy in the blob store."""
+        return self.data is None
 
     def read_bytes(self) -> bytes:
-        """The PDF bytes, from memory or from storage."""
-        return self.data if self.data is not None else self.path.read_bytes()
+        """The PDF bytes, from memory or from the blob store."""
+        return self.data if self.data is not None else read_stored(self.sha256)
 
 
 @dataclass(frozen=True)
@@ -78,17 +78,19 @@ def state_key(version: RecordVersion) -> str:
     return record_state(version).key
 
 
-def _pdf_path(digest: str) -> Path:
-    return Path(current_app.instance_path) / "pdfs" / digest[:2] / f"{digest}.pdf"
+def read_stored(pdf_sha256: str) -> bytes:
+    """An archived PDF's bytes, from the blob store (BlobMissing when not there, BlobDamaged when altered)."""
+    return blobs.store().get(pdf_sha256)
 
 
-def _write(data: bytes, digest: str) -> Path:
-    path = _pdf_path(digest)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".pdf.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)  # readers see the whole file or none of it
-    return path
+def is_stored(pdf_sha256: str) -> bool:
+    """True when the archived PDF with this sha256 is in the blob store."""
+    return blobs.store().exists(pdf_sha256)
+
+
+def _write(data: bytes) -> str:
+    """Archive data in the blob store (the database store: in the transaction that records it); its sha256."""
+    return blobs.store().put(data)
 
 
 def _stored_row(version: RecordVersion, key: str) -> RenderedPdf | None:
@@ -100,15 +102,15 @@ def pdf_for(version: RecordVersion, generated_by: str, base_url: str) -> StoredP
     """The PDF of version in its current state: the archived file, or a new rendering (archived when signed or superseded)."""
     state = record_state(version)
     row = _stored_row(version, state.key)
-    if row is not None and _pdf_path(row.pdf_sha256).is_file():
-        return StoredPdf(path=_pdf_path(row.pdf_sha256), sha256=row.pdf_sha256, size=row.size)
+    if row is not None and is_stored(row.pdf_sha256):
+        return StoredPdf(sha256=row.pdf_sha256, size=row.size)
     data = render_record_pdf(version, state, generated_by, base_url)
     digest = sha256_hex(data)
     if not state.worth_storing(version):
-        return StoredPdf(path=None, sha256=digest, size=len(data), data=data)
-    path = _write(data, digest)
+        return StoredPdf(sha256=digest, size=len(data), data=data)
+    _write(data)
     if row is not None:
-        # The archived file went missing (a restore without instance/pdfs): the new rendering takes its place.
+        # The archived file went missing (a restore without the blobs): the new rendering takes its place.
         log.warning("stored PDF %s of record version %s was missing; re-rendered as %s", row.pdf_sha256, version.id, digest)
         row.pdf_sha256, row.size = digest, len(data)
     else:
@@ -117,20 +119,19 @@ def pdf_for(version: RecordVersion, generated_by: str, base_url: str) -> StoredP
         db.session.commit()
     except IntegrityError:
         # Another request archived this state first; serve its file so that every download is the same PDF.
+        # (A folder store keeps this copy's blob: blobs are never deleted, another row may name the same bytes.)
         db.session.rollback()
         winner = _stored_row(version, state.key)
-        if winner.pdf_sha256 != digest:
-            path.unlink(missing_ok=True)
-        return StoredPdf(path=_pdf_path(winner.pdf_sha256), sha256=winner.pdf_sha256, size=winner.size)
-    return StoredPdf(path=path, sha256=digest, size=len(data))
+        return StoredPdf(sha256=winner.pdf_sha256, size=winner.size)
+    return StoredPdf(sha256=digest, size=len(data))
 
 
 def render_record_pdf(version: RecordVersion, state: RecordState, generated_by: str, base_url: str) -> bytes:
     """Render the HTML here (Jinja needs the app) and the PDF in the worker process."""
     html = record_html(version, state, generated_by, base_url)
     static = Path(current_app.static_folder)
-    roots = [str(static), str(Path(current_app.instance_path) / "attachments")]
-    return render_in_worker(html, static.as_uri() + "/", roots, version.canonical_json,
+    # Photos come inside the HTML as data: URIs (_photos), so the fetcher reads no folder but our static files.
+    return render_in_worker(html, static.as_uri() + "/", [str(static)], version.canonical_json,
                             version.sha256[:32].encode("ascii"))
 
 
@@ -162,15 +163,18 @@ def record_context(version: RecordVersion, state: RecordState, generated_by: str
 
 
 def _photos(doc: RecordDocument) -> dict[str, dict]:
-    """Each photo's display derivative (as a file URL) and capture details, by original sha256."""
+    """Each photo's display derivative (as a data: URI read from the blob store) and details, by original sha256."""
     wanted = [sha for item in item_views.frozen_items(doc) if item_type(item.type).takes_photos and item.value for sha in item.value]
     if not wanted:
         return {}
-    root = Path(current_app.instance_path)
+    store = blobs.store()
     found = {}
     for attachment in db.session.scalars(select(Attachment).where(Attachment.sha256.in_(wanted))):
-        path = derivative_path(root, attachment)
-        found[attachment.sha256] = {"src": path.as_uri() if path.is_file() else None,
-                                    "uploaded_at": attachment.uploaded_at,
+        try:
+            src = "data:image/jpeg;base64," + base64.b64encode(store.get(attachment.derivative_sha256)).decode("ascii")
+        except (blobs.BlobMissing, blobs.BlobDamaged) as error:
+            log.warning("photo %s of a record PDF: %s", attachment.sha256, error)
+            src = None  # the PDF says "Photo file not found in storage" in its place
+        found[attachment.sha256] = {"src": src, "uploaded_at": attachment.uploaded_at,
                                     "width": attachment.width, "height": attachment.height}
     return found
