@@ -1,4 +1,4 @@
-"""`flask --app wsgi …` commands: forms, users, audit, tls, demo, backup."""
+"""`flask --app wsgi …` commands: forms, users, audit, tls, blobs, demo, backup."""
 import sys
 from pathlib import Path
 
@@ -97,18 +97,32 @@ def demo(days: int, base_url: str) -> None:
 @click.command("backup")
 @click.argument("path", type=click.Path(path_type=Path))
 def backup(path: Path) -> None:
-    """Online backup of the database to PATH (SQLite file, or pg_dump custom format)."""
-    from app.services.core.backup import backup_database
+    """Online backup of the database to PATH (SQLite file, or pg_dump custom format), and of the blob folder
+    to PATH.blobs/ when FLOORBOOK_BLOB_STORE=folder (with the database store the blobs are in the database)."""
+    from app.services.core import backup as backups
+    from app.services.core.blobs import FolderStore, store
 
-    written = backup_database(db.engine, path)
+    written = backups.backup_database(db.engine, path)
     click.echo(f"backup written to {written}")
+    blobs = store()
+    if not isinstance(blobs, FolderStore):
+        click.echo("blobs: stored in the database, so they are in that backup")
+        return
+    folder = backups.blobs_backup_folder(path)
+    report = backups.backup_blobs(blobs, folder)
+    click.echo(f"blobs: {report.copied} file(s) copied to {folder}, {report.present} there already")
+    for problem in report.damaged:
+        click.echo(f"not backed up: {problem}", err=True)
+    if report.damaged:
+        sys.exit(1)
 
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to app."""
+    from app.cli_blobs import blobs_cli
     from app.cli_tls import tls_cli
 
-    for command in (forms_cli, users_cli, audit_cli, tls_cli, demo, backup):
+    for command in (forms_cli, users_cli, audit_cli, tls_cli, blobs_cli, demo, backup):
         app.cli.add_command(command)
 
 

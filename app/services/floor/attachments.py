@@ -25,7 +25,7 @@ def _derivative(image: Image.Image) -> bytes:
 
 
 def store_photo(data: bytes, max_bytes: int, user_id: int) -> Attachment:
-    """Validate bytes as a JPEG or PNG photo within max_bytes, store it and its derivative, return its Attachment."""
+    """Validate bytes as a JPEG or PNG photo within max_bytes, store it and its derivative; its Attachment."""
     if not data:
         raise DomainError("The photo is empty.", {"photo": ["Take or choose a photo."]})
     if len(data) > max_bytes:

@@ -164,7 +164,8 @@ def record_context(version: RecordVersion, state: RecordState, generated_by: str
 
 def _photos(doc: RecordDocument) -> dict[str, dict]:
     """Each photo's display derivative (as a data: URI read from the blob store) and details, by original sha256."""
-    wanted = [sha for item in item_views.frozen_items(doc) if item_type(item.type).takes_photos and item.value for sha in item.value]
+    wanted = [sha for item in item_views.frozen_items(doc) if item_type(item.type).takes_photos and item.value
+              for sha in item.value]
     if not wanted:
         return {}
     store = blobs.store()
