@@ -53,9 +53,13 @@ class BlobStore(Protocol):
 
 
 def _name(sha256: str) -> str:
-    if not isinstance(sha256, str) or not _NAME.fullmatch(sha256):
+    if not _valid(sha256):
         raise BlobMissing(f"not a blob name (64 lowercase hexadecimal characters): {str(sha256)[:80]!r}")
     return sha256
+
+
+def _valid(sha256: str) -> bool:
+    return isinstance(sha256, str) and _NAME.fullmatch(sha256) is not None
 
 
 def _checked(sha256: str, data: bytes) -> bytes:
@@ -114,7 +118,7 @@ class FolderStore:
 
     def exists(self, sha256: str) -> bool:
         """True when the blob is stored."""
-        return self.path(sha256).is_file()
+        return _valid(sha256) and self.path(sha256).is_file()
 
     def size(self, sha256: str) -> int:
         """The blob's size in bytes."""
@@ -165,7 +169,7 @@ class DatabaseStore:
 
     def exists(self, sha256: str) -> bool:
         """True when the blob is stored (or added in this transaction)."""
-        return db.session.scalar(select(Blob.sha256).where(Blob.sha256 == _name(sha256))) is not None
+        return _valid(sha256) and db.session.scalar(select(Blob.sha256).where(Blob.sha256 == sha256)) is not None
 
     def size(self, sha256: str) -> int:
         """The blob's size in bytes."""

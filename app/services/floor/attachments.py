@@ -60,8 +60,11 @@ def store_photo(data: bytes, max_bytes: int, user_id: int) -> Attachment:
 
 
 def derivative(attachment: Attachment) -> bytes:
-    """The display derivative's JPEG bytes (no metadata), from the blob store."""
-    return blobs.store().get(attachment.derivative_sha256)
+    """The display derivative's JPEG bytes (no metadata), from the blob store; 404 when its file is not there."""
+    try:
+        return blobs.store().get(attachment.derivative_sha256)
+    except blobs.BlobMissing:
+        raise DomainError("This photo's file is not in the blob store.", status=404) from None
 
 
 def find(sha256: str) -> Attachment | None:
