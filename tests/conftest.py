@@ -17,6 +17,7 @@ LONG_FIRST = (
     "tests/e2e/test_offline_restart.py",
     "tests/e2e/",
     "tests/test_board_workers.py",
+    "tests/test_two_servers.py",
     "tests/test_concurrent_saves.py",
 )
 
