@@ -100,11 +100,15 @@ def backup(path: Path) -> None:
     """Online backup of the database to PATH (SQLite file, or pg_dump custom format), and of the blob folder
     to PATH.blobs/ when FLOORBOOK_BLOB_STORE=folder (with the database store the blobs are in the database)."""
     from app.services.core import backup as backups
-    from app.services.core.blobs import FolderStore, store
+    from app.services.core.blob_files import has_legacy_files
+    from app.services.core.blobs import FolderStore, configured_store
 
     written = backups.backup_database(db.engine, path)
     click.echo(f"backup written to {written}")
-    blobs = store()
+    if has_legacy_files(Path(current_app.instance_path)):
+        click.echo("warning: instance/attachments or instance/pdfs hold files kept before the blob store; this backup "
+                   "has them only once `flask --app wsgi blobs import` has copied them in", err=True)
+    blobs = configured_store()
     if not isinstance(blobs, FolderStore):
         click.echo("blobs: stored in the database, so they are in that backup")
         return

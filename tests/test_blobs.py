@@ -19,6 +19,7 @@ from app.extensions import db as _db
 from app.models import Attachment, Blob, RenderedPdf, Signature
 from app.services.core import blobs
 from app.services.core.blobs import CHUNK_BYTES, BlobDamaged, BlobMissing, init_blobs
+from app.services.records import pdf
 from tests.helpers.photos import jpeg_with_exif, png
 
 STORES = ["folder", "database"]
@@ -220,18 +221,47 @@ def legacy_plant(app, db, users) -> dict[str, Path]:
     return paths
 
 
-def test_import_copies_the_files_kept_before_the_store_once(app, db, users, login, store_kind):
-    """blobs import: each old file lands under its name; the photo is served; a second run copies nothing."""
+def test_an_upgraded_server_reads_the_old_files_until_they_are_imported(app, db, users, login, make_record,
+                                                                       monkeypatch, store_kind):
+    """Started over instance/attachments and instance/pdfs, a server serves their photo and archived PDF at once
+    (checked against their names, never rendered anew), writing nothing; `blobs check` says to import them."""
     paths = legacy_plant(app, db, users)
-    operator = login(users.operator)
-    original = paths["original"].stem
-    assert operator.get(f"/floor/photos/{original}.jpg").status_code == 404  # not yet in the store
+    record = make_record(users.operator)
+    sign(record.versions[-1], users.inspector)
+    version = record.versions[-1]
+    pdf_bytes = paths["pdf"].read_bytes()
+    db.session.add(RenderedPdf(record_version_id=version.id, state_key=pdf.state_key(version),
+                               pdf_sha256=paths["pdf"].stem, size=len(pdf_bytes)))
+    db.session.commit()
+    init_blobs(app)  # the upgraded server starts
+    monkeypatch.setattr(pdf, "render_in_worker", lambda *a, **k: pytest.fail("an archived PDF was rendered anew"))
+    auditor = login(users.auditor)
+    assert auditor.get(f"/floor/photos/{paths['original'].stem}.jpg").data == paths["derivative"].read_bytes()
+    assert auditor.get(f"/records/{record.id}.pdf").data == pdf_bytes
+    assert not blobs.configured_store().exists(paths["pdf"].stem)  # read through, not copied
+    check = cli(app, "blobs", "check")
+    assert check.exit_code == 1 and "copy them in with `flask --app wsgi blobs import`" in check.stderr
+
+
+def test_import_copies_the_files_kept_before_the_store_once(app, db, users, login, store_kind):
+    """blobs import: each old file lands under its name in the configured store; a second run copies nothing."""
+    paths = legacy_plant(app, db, users)
+    init_blobs(app)
     result = cli(app, "blobs", "import")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("3 file(s) imported into ") and "0 there already" in result.output
     for path in paths.values():
-        assert blobs.store().get(path.stem) == path.read_bytes() and path.exists()  # the old files stay
-    assert operator.get(f"/floor/photos/{original}.jpg").data == paths["derivative"].read_bytes()
+        assert blobs.configured_store().get(path.stem) == path.read_bytes() and path.exists()  # the old files stay
+    derivative = paths["derivative"].read_bytes()
+    shutil.rmtree(Path(app.instance_path) / "attachments")  # once imported, the old folders may go
+    shutil.rmtree(Path(app.instance_path) / "pdfs")
+    init_blobs(app)
+    operator = login(users.operator)
+    assert operator.get(f"/floor/photos/{paths['original'].stem}.jpg").data == derivative
+    assert cli(app, "blobs", "check").exit_code == 0
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(blobs.store().get(path.stem))
     again = cli(app, "blobs", "import")
     assert again.exit_code == 0 and again.output.startswith("0 file(s) imported") and "3 there already" in again.output
 
@@ -243,7 +273,7 @@ def test_import_refuses_a_file_whose_bytes_are_not_its_name(app, db, users, stor
     result = cli(app, "blobs", "import")
     assert result.exit_code == 1 and result.output.startswith("2 file(s) imported")
     assert f"refused: {paths['pdf']}: its bytes do not have the sha256 its name says" in result.stderr
-    assert not blobs.store().exists(paths["pdf"].stem)
+    assert not blobs.configured_store().exists(paths["pdf"].stem)
 
 
 def test_check_names_every_missing_or_damaged_blob(app, db, users, login, start_draft, make_record):

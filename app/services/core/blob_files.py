@@ -1,9 +1,15 @@
-"""Blob store upkeep: files kept before it copied in (`blobs import`), every named blob checked (`blobs check`).
+"""Blob store upkeep: the files kept before it (read through, and copied in by `blobs import`), and a check of
+every named blob (`blobs check`).
 
 Before the blob store, photos lived in instance/attachments/<aa>/<sha256>.orig (original) and .jpg (derivative)
 and archived PDFs in instance/pdfs/<aa>/<sha256>.pdf. Their names are their sha256, so they go into the store
 under the same names and every row that names them (attachment, rendered_pdf) finds them there. The old
 folders are left as they are: the import only reads them, and running it again copies nothing twice.
+
+Until the import has run, a server whose instance folder still holds them reads them through (ReadThrough),
+so an upgrade serves every photo and archived PDF at once, and never renders an archived PDF anew because its
+file seemed lost. Reading through writes nothing (a GET's transaction stays read-only); other servers see
+those files only once they are imported.
 """
 import hashlib
 import re
@@ -15,11 +21,76 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Attachment, RenderedPdf
-from app.services.core.blobs import BlobDamaged, BlobMissing, BlobStore
+from app.services.core.blobs import BlobDamaged, BlobMissing, BlobStore, FolderStore
 
 # (folder under instance/, suffixes of the files it held)
 LEGACY_FOLDERS = (("attachments", (".orig", ".jpg")), ("pdfs", (".pdf",)))
 _NAME = re.compile(r"[0-9a-f]{64}")
+
+
+def has_legacy_files(instance: Path) -> bool:
+    """True when instance/ still has a folder of the files kept before the blob store."""
+    return any((instance / folder).is_dir() for folder, _suffixes in LEGACY_FOLDERS)
+
+
+class ReadThrough:
+    """The configured store, falling back to the old instance folders for a blob it does not have (read only)."""
+
+    def __init__(self, inner: BlobStore, instance: Path):
+        self.inner, self.kind = inner, inner.kind
+        self.legacy = {folder: FolderStore(instance / folder) for folder, _suffixes in LEGACY_FOLDERS}
+
+    def _old_file(self, sha256: str) -> Path | None:
+        for folder, suffixes in LEGACY_FOLDERS:
+            for suffix in suffixes:
+                path = self.legacy[folder].path(sha256).with_suffix(suffix)
+                if path.is_file():
+                    return path
+        return None
+
+    def _old_bytes(self, sha256: str) -> bytes:
+        path = self._old_file(sha256)
+        if path is None:
+            raise BlobMissing(f"no blob {sha256} in the store or the folders kept before it")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise BlobDamaged(f"blob {sha256}: {path} has other bytes than its name says")
+        return data
+
+    def put(self, data: bytes) -> str:
+        """New blobs go to the configured store only."""
+        return self.inner.put(data)
+
+    def get(self, sha256: str) -> bytes:
+        """The store's bytes, else the old file's (checked against its name)."""
+        try:
+            return self.inner.get(sha256)
+        except BlobMissing:
+            return self._old_bytes(sha256)
+
+    def chunks(self, sha256: str) -> Iterator[bytes]:
+        """The store's chunks, else the old file whole (files of that age are photos and PDFs: small)."""
+        try:
+            return self.inner.chunks(sha256)
+        except BlobMissing:
+            return iter([self._old_bytes(sha256)])
+
+    def exists(self, sha256: str) -> bool:
+        """In the store, or an old file of that name."""
+        try:
+            return self.inner.exists(sha256) or self._old_file(sha256) is not None
+        except BlobMissing:  # not a blob name
+            return False
+
+    def size(self, sha256: str) -> int:
+        """The blob's size in bytes."""
+        try:
+            return self.inner.size(sha256)
+        except BlobMissing:
+            path = self._old_file(sha256)
+            if path is None:
+                raise
+            return path.stat().st_size
 
 
 @dataclass

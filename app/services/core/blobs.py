@@ -28,6 +28,7 @@ from app.models import Blob
 
 STORES = ("folder", "database")
 EXTENSION_KEY = "floorbook_blobs"
+BASE_KEY = "floorbook_blobs_configured"
 CHUNK_BYTES = 1 << 20  # a streamed read holds one MiB at a time
 _NAME = re.compile(r"[0-9a-f]{64}")
 
@@ -229,9 +230,18 @@ def init_blobs(app: Flask) -> None:
                                f"{error.strerror}") from None
         if not os.access(store.root, os.W_OK | os.X_OK):
             raise RuntimeError(f"FLOORBOOK_BLOB_DIR={str(store.root)!r} is not writable by this user")
-    app.extensions[EXTENSION_KEY] = store
+    app.extensions[BASE_KEY] = store
+    from app.services.core.blob_files import ReadThrough, has_legacy_files  # it builds on this module
+
+    instance = Path(app.instance_path)
+    app.extensions[EXTENSION_KEY] = ReadThrough(store, instance) if has_legacy_files(instance) else store
 
 
 def store() -> BlobStore:
-    """The current app's blob store."""
+    """The current app's blob store (reading through the folders kept before it, while an instance has them)."""
     return current_app.extensions[EXTENSION_KEY]
+
+
+def configured_store() -> BlobStore:
+    """The store FLOORBOOK_BLOB_STORE names, without reading through: what imports and backups write and copy."""
+    return current_app.extensions[BASE_KEY]
