@@ -361,3 +361,15 @@ def test_backup_with_the_database_store_says_the_blobs_are_in_it(app, db, users,
     assert not (tmp_path / "floorbook.backup.blobs").exists()
     if dialect == "sqlite":
         assert sqlite3.connect(target).execute("select count(*) from blob").fetchone()[0] == 2
+
+
+def test_backup_names_a_damaged_blob_and_copies_the_others(app, db, tmp_path):
+    """A blob whose bytes no longer hash to its name is not copied into the backup; it is named, exit 1."""
+    store = blobs.store()
+    good, bad = store.put(b"good photo"), store.put(b"photo to damage")
+    store.path(bad).write_bytes(b"damaged")
+    target = tmp_path / "floorbook.backup"
+    result = cli(app, "backup", str(target))
+    assert result.exit_code == 1 and "blobs: 1 file(s) copied" in result.output
+    assert f"not backed up: blob {bad}: its stored bytes have another sha256" in result.stderr
+    assert [p.name for p in files_under(tmp_path / "floorbook.backup.blobs")] == [good]
