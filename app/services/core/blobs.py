@@ -111,11 +111,14 @@ class FolderStore:
 
     def chunks(self, sha256: str) -> Iterator[bytes]:
         """The blob's bytes a chunk at a time; the last chunk is held back until the whole file hashes right."""
-        try:
-            source = self.path(sha256).open("rb")
-        except FileNotFoundError:
-            raise BlobMissing(f"no blob {sha256} in {self.root}") from None
-        return _verified(sha256, iter(lambda: source.read(CHUNK_BYTES), b""), source.close)
+        path = self.path(sha256)
+        if not path.is_file():
+            raise BlobMissing(f"no blob {sha256} in {self.root}")
+
+        def read() -> Iterator[bytes]:
+            with path.open("rb") as source:  # opened when the first chunk is asked for, closed with the stream
+                yield from iter(lambda: source.read(CHUNK_BYTES), b"")
+        return _verified(sha256, read())
 
     def exists(self, sha256: str) -> bool:
         """True when the blob is stored."""
@@ -166,7 +169,7 @@ class DatabaseStore:
                 # substr() counts from 1 on both engines, for bytea and BLOB alike.
                 yield bytes(db.session.scalar(select(func.substr(Blob.data, start + 1, CHUNK_BYTES))
                                               .where(Blob.sha256 == sha256)))
-        return _verified(sha256, read(), lambda: None)
+        return _verified(sha256, read())
 
     def exists(self, sha256: str) -> bool:
         """True when the blob is stored (or added in this transaction)."""
@@ -180,23 +183,19 @@ class DatabaseStore:
         return size
 
 
-def _verified(sha256: str, parts: Iterator[bytes], close) -> Iterator[bytes]:
+def _verified(sha256: str, parts: Iterator[bytes]) -> Iterator[bytes]:
     """Yield parts, hashing them; each is yielded only once the next one is read, and the last only when the
     whole hashes to sha256, so a damaged blob ends its stream early (an error) instead of completing."""
-    digest = hashlib.sha256()
-    try:
-        held = None
-        for part in parts:
-            digest.update(part)
-            if held is not None:
-                yield held
-            held = part
-        if digest.hexdigest() != sha256:
-            raise BlobDamaged(f"blob {sha256}: its stored bytes have another sha256")
+    digest, held = hashlib.sha256(), None
+    for part in parts:
+        digest.update(part)
         if held is not None:
             yield held
-    finally:
-        close()
+        held = part
+    if digest.hexdigest() != sha256:
+        raise BlobDamaged(f"blob {sha256}: its stored bytes have another sha256")
+    if held is not None:
+        yield held
 
 
 def open_store(kind: str, folder: Path) -> BlobStore:
