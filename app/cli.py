@@ -107,8 +107,9 @@ def backup(path: Path) -> None:
 def register_cli(app: Flask) -> None:
     """Attach the commands to app."""
     from app.cli_tls import tls_cli
+    from app.jobs.cli import worker
 
-    for command in (forms_cli, users_cli, audit_cli, tls_cli, demo, backup):
+    for command in (forms_cli, users_cli, audit_cli, tls_cli, demo, backup, worker):
         app.cli.add_command(command)
 
 
