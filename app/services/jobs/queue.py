@@ -136,7 +136,7 @@ class QueueView:
 def overview(limit: int = 50) -> QueueView:
     """Counts per state, jobs with an error (failed, or queued for a retry) and the most recent jobs."""
     counts = dict.fromkeys(JOB_STATES, 0) | dict(db.session.execute(
-        select(Job.state, func.count()).group_by(Job.state)).tuples().all())
+        select(Job.state, func.count()).group_by(Job.state)).all())
     troubled = list(db.session.scalars(select(Job).where(Job.last_error.is_not(None), Job.state.in_((QUEUED, FAILED)))
                                        .order_by(Job.state, Job.run_at.desc()).limit(limit)))
     recent = list(db.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))

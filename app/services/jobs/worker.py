@@ -8,6 +8,7 @@ to listen to: it looks every poll interval (0.5 s by default; one indexed read-o
 import logging
 import signal
 import threading
+import time
 import traceback
 from typing import Callable
 
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 def run_job(job_id: int, kind: str, arguments: dict) -> bool:
     """Run one claimed job's handler; True when it succeeded, else its error is kept and it is retried later."""
+    started = time.monotonic()
     try:
         registry.kind(kind).handler(arguments)
         db.session.commit()
@@ -31,6 +33,7 @@ def run_job(job_id: int, kind: str, arguments: dict) -> bool:
                     (job.last_error or "").strip().splitlines()[-1:])
         return False
     queue.complete(job_id)
+    log.info("job %s (%s) done in %.2f s", job_id, kind, time.monotonic() - started)
     return True
 
 
@@ -47,7 +50,6 @@ def run_due(worker: str | None = None, stop: Callable[[], bool] = lambda: False)
         db.session.expunge(job)  # the handler's commits must not reload it
         run_job(job_id, kind, arguments)
         ran += 1
-    db.session.remove()
     return ran
 
 
@@ -114,7 +116,7 @@ def run_forever(app: Flask, poll_seconds: float) -> None:
                     run_due(name, stopped.is_set)
                 except Exception:  # the database went away: keep the process, try again after a pause
                     log.exception("worker: taking jobs failed; trying again")
-                    db.session.remove()
+                db.session.remove()  # nothing loaded is kept between rounds
                 waker.wait()
         finally:
             waker.close()
