@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.canonical import canonical_json, sha256_hex
-from app.database import end_transaction
+from app.database import end_transaction, read_only, writing
 from app.extensions import db
 from app.items import item_type
 from app.models import Attachment, Deviation, RecordVersion, RenderedPdf, Signature
@@ -159,12 +159,15 @@ def pdf_for(version: RecordVersion, generated_by: str, base_url: str) -> StoredP
     found = stored_pdf(version, state.key)
     if found is not None:
         return found
+    end_transaction(db.session)  # wait for the render lock holding no write lock (the renderer needs it)
     with render_lock(state.key):
-        end_transaction(db.session)  # a new snapshot: see what the renderer we waited for committed
+        read_only(db.session)  # a new snapshot: it sees what the renderer we waited for committed
         found = stored_pdf(version, state.key)
         if found is not None:
             return found
-        return _archive(version, state, render_record_pdf(version, state, generated_by, base_url))
+        data = render_record_pdf(version, state, generated_by, base_url)
+        writing(db.session)
+        return _archive(version, state, data)
 
 
 def _archive(version: RecordVersion, state: RecordState, data: bytes) -> StoredPdf:
@@ -192,22 +195,36 @@ def _archive(version: RecordVersion, state: RecordState, data: bytes) -> StoredP
     return StoredPdf(path=path, sha256=digest, size=len(data))
 
 
-def stored_states(versions: list[RecordVersion]) -> dict[int, str]:
-    """For versions loaded with their signatures and their submission's versions (the export's batch): the
-    pdf_sha256 archived for each one's current state, by version id; absent when not archived yet.
+def write_stored(data: bytes) -> str:
+    """Store PDF bytes by their sha256 (no row: the caller records which state they print); the sha256."""
+    digest = sha256_hex(data)
+    _write(data, digest)
+    return digest
 
-    The same state keys as record_state, in three queries for the whole batch instead of four per record.
-    """
-    if not versions:
-        return {}
+
+def state_keys(versions: list[RecordVersion]) -> dict[int, str]:
+    """The state key of each version (loaded with its signatures and its submission's versions), by id:
+    the same keys as record_state, with one query for the batch's deviations instead of three per record."""
     submission_ids = {v.submission_id for v in versions}
     with_deviations = set(db.session.scalars(select(Deviation.submission_id).distinct()
-                                             .where(Deviation.submission_id.in_(submission_ids))))
+                                             .where(Deviation.submission_id.in_(submission_ids)))) if versions else set()
     keys = {}
     for version in versions:
         latest = max(v.version for v in version.submission.versions)
         rows = deviations.print_rows(version.submission_id) if version.submission_id in with_deviations else []
         keys[version.id] = _key(version.sha256, latest, [s.id for s in version.signatures], rows)
+    return keys
+
+
+def stored_states(versions: list[RecordVersion]) -> dict[int, str]:
+    """For versions loaded with their signatures and their submission's versions (the export's batch): the
+    pdf_sha256 archived for each one's current state, by version id; absent when not archived yet.
+
+    Two queries for the whole batch instead of five per record.
+    """
+    keys = state_keys(versions)
+    if not keys:
+        return {}
     found = db.session.execute(select(RenderedPdf.record_version_id, RenderedPdf.state_key, RenderedPdf.pdf_sha256)
                                .where(RenderedPdf.record_version_id.in_(keys),
                                       RenderedPdf.state_key.in_(keys.values())))
