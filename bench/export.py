@@ -74,7 +74,8 @@ def seed(db, count: int) -> tuple[int, int, int]:
             new_id = str(uuid.UUID(int=(1 << 100) + n))
             body = canonical_json(copy.deepcopy(source.document) | {"record_id": new_id})
             version = {"id": first_id + n, "submission_id": new_id, "version": 1, "canonical_json": body,
-                       "sha256": sha256_hex(body), "created_at": source.created_at, "created_by_id": source.created_by_id}
+                       "sha256": sha256_hex(body), "created_at": source.created_at,
+                       "created_by_id": source.created_by_id}
             subs.append(columns | {"id": new_id, "station_id": (small if n < SMALL else large).id,
                                    "current_sha256": version["sha256"]})
             versions.append(version)
@@ -183,16 +184,18 @@ def main() -> int:
     rate, raw_rate = count / large_s, raw_n / raw_s
     allowed = small_growth + (count - SMALL) * FLAT_BYTES_PER_RECORD // 1024
     print(f"seeded {count:,} signed records with stored PDFs (~{pdf_size / 1024:.0f} KB each) in {seeded_s:.1f} s; "
-          f"load average {' '.join(load)}; peak RSS of the process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+          f"load average {' '.join(load)}; peak RSS of the process "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"baseline: stored files read raw          {raw_rate:9.0f} records/s ({raw_n:,} in {raw_s:.2f} s)")
-    print(f"export ZIP of {SMALL:,} records               {SMALL / small_s:9.0f} records/s ({small_bytes / 1e6:.0f} MB in "
+    print(f"export ZIP of {SMALL:,} records               {SMALL / small_s:9.0f} records/s "
+          f"({small_bytes / 1e6:.0f} MB in "
           f"{small_s:.2f} s), peak RSS growth {small_growth / 1024:6.1f} MB")
     print(f"export ZIP of {count:,} records              {rate:9.0f} records/s ({large_bytes / 1e6:.0f} MB in "
           f"{large_s:.2f} s), peak RSS growth {large_growth / 1024:6.1f} MB")
     print(f"  = {rate / GOAL_RATE:.2f}x the goal of {GOAL_RATE:.0f} records/s, {rate / raw_rate:.2f}x the raw read")
     print(f"  memory: growth at {count:,} {large_growth / 1024:.1f} MB vs at {SMALL:,} {small_growth / 1024:.1f} MB "
           f"(allowed {allowed / 1024:.1f} MB)")
-    print(f"  progress rows: " + "; ".join(f"{r.done:,} of {r.total:,}, {r.rendered} rendered" for r in runs))
+    print("  progress rows: " + "; ".join(f"{r.done:,} of {r.total:,}, {r.rendered} rendered" for r in runs))
     missed = []
     if rate < GOAL_RATE:
         missed.append(f"rate {rate:.0f} < {GOAL_RATE:.0f} records/s")
