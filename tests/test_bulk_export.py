@@ -6,10 +6,16 @@ them), so the test proves what the export does with stored files without renderi
 """
 import copy
 import csv
+import http.cookiejar
 import io
 import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import insert, select
 
@@ -17,6 +23,8 @@ from app.canonical import canonical_json, sha256_hex
 from app.models import RecordVersion, RenderedPdf, Signature, Submission
 from app.services.jobs import worker
 from app.services.records import pdf
+from tests.helpers.builders import PASSWORD
+from tests.helpers.gunicorn import Gunicorn
 from tests.test_signing import as_user, sign  # noqa: F401  (fixture and helper)
 
 COUNT = 1000
@@ -61,9 +69,14 @@ def seed_stored_pdfs(db, version_ids: list[int], template: bytes) -> dict[int, b
     return stored
 
 
-def progress_text(client, export_id: str) -> str:
-    """The progress region's status as the page shows it."""
-    html = client.get(f"/records/exports/{export_id}?kind=zip&status=signed").get_data(as_text=True)
+def progress_text(app, client, export_id: str) -> tuple[str, str]:
+    """The progress region's status as the page shows it, and its HTML. Asked from another thread, as another
+    browser request would be: its own app context and session, not the streaming download's."""
+    def ask() -> str:
+        with app.app_context():
+            return client.get(f"/records/exports/{export_id}?kind=zip&status=signed").get_data(as_text=True)
+    with ThreadPoolExecutor(1) as pool:
+        html = pool.submit(ask).result(timeout=60)
     return " ".join(re.search(r'role="status"[^>]*>(.*?)</span>', html, re.S).group(1).split()), html
 
 
@@ -89,11 +102,11 @@ def test_bulk_export_of_a_thousand_signed_records(app, as_user, users, make_reco
     chunks = response.iter_encoded()
     body = [next(chunks) for _ in range(20)]
     watcher = as_user(users.auditor)
-    status, html = progress_text(watcher, export_id)
+    status, html = progress_text(app, watcher, export_id)
     out = int(re.fullmatch(r"([\d,]+) of 1,000 records.*…", status).group(1).replace(",", ""))
     assert 0 < out < COUNT and "every 1s" in html and "<progress" in html
     body.extend(chunks)
-    status, html = progress_text(watcher, export_id)
+    status, html = progress_text(app, watcher, export_id)
     assert status == "Done: 1,000 of 1,000 records." and "every 1s" not in html
     assert f"export={export_id}" not in html  # a finished export's link starts a new one
 
@@ -112,3 +125,43 @@ def test_bulk_export_of_a_thousand_signed_records(app, as_user, users, make_reco
     for row in rows:
         data = archive.read(row["pdf_file"])
         assert data == expected[versions[row["record_id"]]] and sha256_hex(data) == row["pdf_sha256"]
+
+
+def test_a_streamed_export_outlasts_gunicorns_worker_timeout(app, as_user, users, make_record, db, database_url,
+                                                            tmp_path):
+    """Under gunicorn as shipped (gthread) with a 3 s worker timeout, an export that streams for longer (eight
+    PDFs rendered on the way, after the PDF process starts) arrives whole, and no worker is killed."""
+    app.config["PUBLIC_URL"] = "https://floorbook.test"
+    record = make_record(users.operator)
+    sign(as_user(users.inspector), record)
+    worker.run_due("test")
+    db.session.expire_all()
+    first = record.versions[-1]
+    clones = clone_signed(db, record, 40)
+    seed_stored_pdfs(db, clones[8:], pdf.read_stored(pdf.stored_states([first])[first.id]))
+    auditor = users.auditor.username
+    db.session.remove()
+    server = Gunicorn(database_url, tmp_path, GUNICORN_CMD_ARGS="--timeout 3",
+                      FLOORBOOK_PUBLIC_URL="https://floorbook.test").start()
+    try:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        page = opener.open(f"{server.url}/login").read().decode()
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        try:  # signed in, the login redirects to the floor, which an auditor may not open: 403 there is fine
+            opener.open(f"{server.url}/login", data=urllib.parse.urlencode(
+                {"username": auditor, "password": PASSWORD, "csrf_token": token}).encode())
+        except urllib.error.HTTPError as error:
+            assert error.code == 403 and "/login" not in error.url, error.url
+        started = time.monotonic()
+        try:
+            body = opener.open(f"{server.url}/records/export.zip?status=signed", timeout=120).read()
+        except Exception:
+            print("LOG", server.log.read_text(errors="replace")[-4000:])
+            raise
+        streamed_s = time.monotonic() - started
+    finally:
+        server.stop()
+    log = server.log.read_text(errors="replace")
+    names = zipfile.ZipFile(io.BytesIO(body)).namelist()
+    assert len([n for n in names if n.endswith(".pdf")]) == 40 and names[-1] == "index.csv", log[-2000:]
+    assert streamed_s > 3 and "WORKER TIMEOUT" not in log, (streamed_s, log[-2000:])
