@@ -49,8 +49,13 @@ run: demo
 	@echo "  Badge sign-in on a registered tablet: badge 1001 PIN 1234 (operator1), badge 1002 PIN 2345 (operator2)"
 	@echo "  Register a tablet: sign in as admin or supervisor1, open Tablets, 'Register this tablet'."
 	@echo "  The board for a TV: the kiosk URL printed above (admin can add more under Boards)."
+	@echo "  Background worker (PDFs ahead of need): started beside gunicorn, stopped with it."
 	@echo
-	FLOORBOOK_ENV=development PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	@# The worker runs in the background; when gunicorn ends (Ctrl-C, or by itself) the trap sends it SIGTERM
+	@# and waits while it finishes the job in hand.
+	FLOORBOOK_ENV=development $(FLASK) worker & worker=$$!; \
+	  trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
+	  FLOORBOOK_ENV=development PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: debs-test $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)

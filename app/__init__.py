@@ -67,10 +67,10 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import admin, auth, board, deviations, downtime, floor, health, pwa, records, review
+    from app import admin, auth, board, deviations, downtime, floor, health, jobs, pwa, records, review
     from app.board.notifier import init_notifier
 
     init_notifier(app)
 
-    for module in (auth, floor, downtime, deviations, review, records, admin, board, health, pwa):
+    for module in (auth, floor, downtime, deviations, review, records, admin, jobs, board, health, pwa):
         app.register_blueprint(module.bp)

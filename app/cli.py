@@ -125,8 +125,9 @@ def register_cli(app: Flask) -> None:
     """Attach the commands to app."""
     from app.cli_blobs import blobs_cli
     from app.cli_tls import tls_cli
+    from app.jobs.cli import worker
 
-    for command in (forms_cli, users_cli, audit_cli, tls_cli, blobs_cli, demo, backup):
+    for command in (forms_cli, users_cli, audit_cli, tls_cli, blobs_cli, demo, backup, worker):
         app.cli.add_command(command)
 
 

@@ -229,14 +229,16 @@ def test_every_page_rasterises(signed_press, tmp_path):
     assert len(list(tmp_path.glob("page-*.png"))) == len(PdfReader(source).pages)
 
 
-def test_unsigned_pdf_is_marked_and_not_archived(app, plant, users, db):
-    """No signature: NOT SIGNED on every page, readings with their verdicts, and bytes returned instead of a file."""
+def test_unsigned_pdf_is_marked_and_archived_for_its_state(app, plant, users, db):
+    """No signature: NOT SIGNED on every page, readings with their verdicts; the unsigned state is stored too
+    (its key changes with the first signature, so the copy is never served for a signed record)."""
     version = torque_record(plant, users.operator)
     result = pdf.pdf_for(version, "Alex Chen (auditor1)", BASE_URL)
-    assert not result.stored and result.data.startswith(b"%PDF-")
-    assert result.sha256 == sha256_hex(result.data) and result.size == len(result.data)
-    assert db.session.scalar(select(func.count()).select_from(RenderedPdf)) == 0
-    assert not blobs.store().exists(result.sha256)
+    assert result.stored and result.read_bytes().startswith(b"%PDF-")
+    assert result.sha256 == sha256_hex(result.read_bytes()) and result.size == len(result.read_bytes())
+    row = db.session.scalar(select(RenderedPdf))
+    assert (row.record_version_id, row.state_key, row.pdf_sha256) == (version.id, pdf.state_key(version), result.sha256)
+    assert pdf.read_stored(result.sha256) == result.read_bytes()
     pages = texts(result.read_bytes())
     assert all("NOT SIGNED" in text for text in pages)
     text = " ".join(pages)
@@ -265,15 +267,40 @@ def test_superseded_version_is_marked_and_the_correction_is_listed(app, plant, u
 
 
 def test_state_key_follows_signatures_and_corrections(app, plant, users):
-    """A signature or a newer version gives a new state; an unsigned superseded version is worth archiving."""
+    """A signature or a newer version gives a new state; every state is worth archiving."""
     version = press_record(plant, users.operator, Path(app.instance_path))
     unsigned = pdf.state_key(version)
-    assert not pdf.record_state(version).worth_storing(version)
+    assert pdf.record_state(version).worth_storing(version)
     correct(version, users.supervisor, "leak_location", "Elsewhere", "Typo")
     assert pdf.state_key(version) != unsigned and pdf.record_state(version).worth_storing(version)
     superseded = pdf.state_key(version)
     sign(version, users.inspector)
     assert pdf.state_key(version) not in (unsigned, superseded)
+
+
+def test_concurrent_downloads_of_one_state_render_it_once(app, plant, users, db, monkeypatch):
+    """Four threads ask for the same unstored state at once: one renders, the others wait and get its file."""
+    version_id = torque_record(plant, users.operator).id
+    db.session.commit()  # the main thread holds no transaction while the threads run
+    renders = []
+    real = pdf.render_record_pdf
+
+    def counted(*args, **kwargs):
+        renders.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(pdf, "render_record_pdf", counted)
+    results = []
+
+    def download() -> None:
+        with app.app_context():
+            results.append(pdf.pdf_for(db.session.get(RecordVersion, version_id), "A (a)", BASE_URL).sha256)
+    threads = [threading.Thread(target=download) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(renders) == 1 and len(results) == 4 and len(set(results)) == 1
+    assert db.session.scalar(select(func.count()).select_from(RenderedPdf)) == 1
 
 
 @pytest.fixture

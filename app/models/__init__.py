@@ -4,8 +4,10 @@ from app.models.blob import Blob
 from app.models.board import BoardEvent, BoardScreen
 from app.models.deviation import Deviation
 from app.models.downtime import DowntimeEvent
+from app.models.export import ExportRun
 from app.models.form import FormVersion
 from app.models.idempotency import IdempotencyKey
+from app.models.job import Job
 from app.models.plant import Area, Line, Site, Station
 from app.models.signature import RenderedPdf, Signature
 from app.models.submission import Answer, Attachment, RecordVersion, Submission
@@ -14,6 +16,6 @@ from app.roles import ROLES
 
 __all__ = [
     "Answer", "Area", "Attachment", "AuditEvent", "Blob", "BoardEvent", "BoardScreen", "Deviation", "Device",
-    "DowntimeEvent", "FormVersion", "IdempotencyKey", "Line", "LoginThrottle",
+    "DowntimeEvent", "ExportRun", "FormVersion", "IdempotencyKey", "Job", "Line", "LoginThrottle",
     "RecordVersion", "RenderedPdf", "ROLES", "Signature", "Site", "Station", "Submission", "User",
 ]

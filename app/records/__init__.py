@@ -10,4 +10,4 @@ def public_base_url() -> str:
     Host header cannot change (a PDF stored once is served to everyone after), else this request's host."""
     return (current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
 
-from app.records import search_views, views  # noqa: E402,F401
+from app.records import export_views, search_views, views  # noqa: E402,F401

@@ -13,6 +13,7 @@ from app.services.floor import evaluation
 from app.services.quality import deviations
 from app.services.core.audit import Actor
 from app.services.access.auth import authenticate_password
+from app.services.jobs.record_pdf import queue_record_pdf
 
 STATEMENT = ("I, {name}, signed this record ({record}, version {version}, sha256 {sha}) with my password. "
              "My signature means: {meaning}.")
@@ -144,6 +145,7 @@ def _add_signature(submission: Submission, signer: User, version: RecordVersion,
     audit.record(actor, "record.signed", "submission", submission.id,
                  after={"version": version.version, "sha256": version.sha256, "meaning": step["meaning"],
                         "signature_id": signature.id, "method": method})
+    queue_record_pdf(version)  # the signed state's PDF, stored by the worker before anyone asks for it
     db.session.commit()
     return signature
 

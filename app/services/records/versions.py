@@ -13,6 +13,7 @@ from app.services.board import board_feed
 from app.services.core import audit
 from app.services.floor import evaluation
 from app.services.core.audit import Actor
+from app.services.jobs.record_pdf import queue_record_pdf
 from app.services.records import item_views
 from app.services.records.record_document import RecordDocument
 from app.services.records.signing import refresh_awaiting
@@ -92,6 +93,7 @@ def add_version(submission: Submission, document: RecordDocument, actor: Actor,
     submission.fail_count, submission.warn_count = summary["fail"], summary["warn"]
     submission.search_text = search_words(document)
     db.session.flush()
+    queue_record_pdf(version)  # the worker stores its PDF after the commit; the request does not wait
     return version
 
 
