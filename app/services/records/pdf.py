@@ -122,7 +122,7 @@ def render_lock(key: str) -> Iterator[None]:
 
     A download that arrives while the worker renders the same state waits here, then finds the stored file
     instead of rendering it a second time. PostgreSQL: a transaction-level advisory lock on a connection of
-    its own. SQLite (one host): an flock of one of 256 files under instance/pdf-locks. A wait that outlasts
+    its own. SQLite (one host): an flock of one of 256 files in a folder beside the database file. A wait that outlasts
     the longest render goes on without the lock: the work may then be done twice, the PDF is still right.
     """
     if db.engine.dialect.name == "postgresql":
@@ -139,7 +139,10 @@ def render_lock(key: str) -> Iterator[None]:
             finally:
                 conn.rollback()  # ends the transaction, and with it the lock
         return
-    folder = Path(current_app.instance_path) / "pdf-locks"
+    # Beside the database file, like its write lock: every server that shares the file shares the locks.
+    database = db.engine.url.database
+    folder = Path(f"{database}.pdf-locks") if database and database != ":memory:" else \
+        Path(current_app.instance_path) / "pdf-locks"
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"{key[:2]}.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # the holder renders for at most RENDER_TIMEOUT_S
