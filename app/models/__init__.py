@@ -6,6 +6,7 @@ from app.models.downtime import DowntimeEvent
 from app.models.form import FormVersion
 from app.models.idempotency import IdempotencyKey
 from app.models.plant import Area, Line, Site, Station
+from app.models.search_document import SearchDocument
 from app.models.signature import RenderedPdf, Signature
 from app.models.submission import Answer, Attachment, RecordVersion, Submission
 from app.models.user import Device, LoginThrottle, User
@@ -14,5 +15,5 @@ from app.roles import ROLES
 __all__ = [
     "Answer", "Area", "Attachment", "AuditEvent", "BoardEvent", "BoardScreen", "Deviation", "Device",
     "DowntimeEvent", "FormVersion", "IdempotencyKey", "Line", "LoginThrottle",
-    "RecordVersion", "RenderedPdf", "ROLES", "Signature", "Site", "Station", "Submission", "User",
+    "RecordVersion", "RenderedPdf", "ROLES", "SearchDocument", "Signature", "Site", "Station", "Submission", "User",
 ]

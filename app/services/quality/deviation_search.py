@@ -4,12 +4,13 @@ import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Integer, case, cast, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Deviation, Station
+from app.models import Deviation, SearchDocument, Station
 from app.models.deviation import ACKNOWLEDGED, OPEN, RESOLVED
+from app.services.core import text_index
 from app.services.core.site import site_zone
 
 PER_PAGE = 50
@@ -75,13 +76,15 @@ def _utc_midnight(day: date) -> datetime | None:
 
 
 def _text(q: str):
-    words = q.strip().lower()
-    columns = (Deviation.what_happened, Deviation.cause_category, Deviation.cause, Deviation.immediate_action,
-               Deviation.resolution)
-    matches = [func.lower(column).contains(words, autoescape=True) for column in columns]
-    if number := _NUMBER.fullmatch(words):
+    """Words through the text index, and a number as a deviation's number ("#12" is only that)."""
+    matches = []
+    number = _NUMBER.fullmatch(q.strip())
+    if number:
         matches.append(Deviation.id == int(number.group(1)))
-    return or_(*matches)
+    refs = None if number and q.strip().startswith("#") else text_index.matching_refs("deviation", q)
+    if refs is not None:
+        matches.append(Deviation.id.in_(refs.with_only_columns(cast(SearchDocument.ref, Integer))))
+    return or_(*matches) if matches else false()
 
 
 def _conditions(query: DeviationQuery) -> list:

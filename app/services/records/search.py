@@ -5,11 +5,12 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator, NamedTuple
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, false, func, or_, select, tuple_
 from sqlalchemy.orm import configure_mappers, joinedload, selectinload
 
 from app.extensions import db
 from app.models import FormVersion, Line, RecordVersion, Signature, Station, Submission, User
+from app.services.core import text_index
 from app.services.core.site import site_zone
 
 STATUSES = ("all", "submitted", "signed")
@@ -40,7 +41,8 @@ class RecordQuery:
         args = {}
         for spec in fields(self):
             value = getattr(self, spec.name)
-            if spec.name in ("page", "per_page") or value in (None, "", False) or (spec.name == "status" and value == "all"):
+            if spec.name in ("page", "per_page") or value in (None, "", False) or (
+                    spec.name == "status" and value == "all"):
                 continue
             args[spec.name] = "true" if value is True else value.isoformat() if isinstance(value, date) else str(value)
         return args
@@ -96,15 +98,30 @@ def _user_ids(username: str):
     return select(User.id).where(User.username == username.strip().lower())
 
 
+def _prefix(column, prefix: str):
+    """column starts with prefix, as a range an index answers (prefix is lowercase hex and '-', all below 'g')."""
+    return and_(column >= prefix, column < prefix + "g")
+
+
 def _text_match(q: str):
-    words = q.strip().lower()
-    matches = [Submission.search_text.contains(words, autoescape=True)]
-    if _HEX_PREFIX.fullmatch(words):
-        matches.append(Submission.id.startswith(words, autoescape=True))
-        # A range on the indexed sha256 finds any version's hash, current or superseded.
+    """Words through the text index; a hex fragment also as a record id prefix or any version's sha256 prefix."""
+    matches = []
+    if (refs := text_index.matching_refs("record", q)) is not None:
+        matches.append(Submission.id.in_(refs))
+    fragment = q.strip().lower()
+    if _HEX_PREFIX.fullmatch(fragment):
+        matches.append(_prefix(Submission.id, fragment))
         matches.append(Submission.id.in_(select(RecordVersion.submission_id).where(
-            RecordVersion.sha256 >= words, RecordVersion.sha256 < words + "g")))
-    return or_(*matches)
+            _prefix(RecordVersion.sha256, fragment))))
+    return or_(*matches) if matches else false()
+
+
+def _signed_by(username: str):
+    """A signature by username on the record's current version, found from the signer's signatures."""
+    signed = (select(RecordVersion.submission_id, RecordVersion.version)
+              .join(Signature, Signature.record_version_id == RecordVersion.id)
+              .where(Signature.signer_id.in_(_user_ids(username))))
+    return tuple_(Submission.id, Submission.current_version).in_(signed)
 
 
 def _conditions(query: RecordQuery) -> list:
@@ -124,9 +141,7 @@ def _conditions(query: RecordQuery) -> list:
     if query.performer:
         where.append(Submission.started_by_id.in_(_user_ids(query.performer)))
     if query.signer:
-        where.append(exists().where(
-            RecordVersion.submission_id == Submission.id, RecordVersion.version == Submission.current_version,
-            Signature.record_version_id == RecordVersion.id, Signature.signer_id.in_(_user_ids(query.signer))))
+        where.append(_signed_by(query.signer))
     if query.out_of_spec:
         where.append(Submission.fail_count > 0)
     if query.q and query.q.strip():
@@ -201,7 +216,8 @@ def filter_options() -> dict:
     lines = list(db.session.scalars(select(Line).options(joinedload(Line.area)).order_by(Line.name)))
     stations = list(db.session.scalars(select(Station).options(joinedload(Station.line)).order_by(Station.name)))
     newest = {}
-    for form_id, title in db.session.execute(select(FormVersion.form_id, FormVersion.title).order_by(FormVersion.version)):
+    titles = select(FormVersion.form_id, FormVersion.title).order_by(FormVersion.version)
+    for form_id, title in db.session.execute(titles):
         newest[form_id] = title
     forms = [FormChoice(form_id, title) for form_id, title in sorted(newest.items(), key=lambda pair: pair[1].lower())]
     return {"lines": lines, "stations": stations, "forms": forms}
