@@ -6,7 +6,7 @@ from app.models.downtime import DowntimeEvent
 from app.models.form import FormVersion
 from app.models.idempotency import IdempotencyKey
 from app.models.plant import Area, Line, Site, Station
-from app.models.search_document import SearchDocument
+from app.models.search_document import RecordSigner, SearchDocument
 from app.models.signature import RenderedPdf, Signature
 from app.models.submission import Answer, Attachment, RecordVersion, Submission
 from app.models.user import Device, LoginThrottle, User
@@ -14,6 +14,6 @@ from app.roles import ROLES
 
 __all__ = [
     "Answer", "Area", "Attachment", "AuditEvent", "BoardEvent", "BoardScreen", "Deviation", "Device",
-    "DowntimeEvent", "FormVersion", "IdempotencyKey", "Line", "LoginThrottle",
+    "DowntimeEvent", "FormVersion", "IdempotencyKey", "Line", "LoginThrottle", "RecordSigner",
     "RecordVersion", "RenderedPdf", "ROLES", "SearchDocument", "Signature", "Site", "Station", "Submission", "User",
 ]

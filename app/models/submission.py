@@ -29,7 +29,7 @@ class Submission(db.Model):
         Index("ix_submission_status_submitted_at", "status", "submitted_at", "id"),
         Index("ix_submission_station_id_submitted_at", "station_id", "submitted_at", "id"),
         # Out-of-spec records newest first, counted and paged from the index alone (a partial index: ~8 % of rows).
-        Index("ix_submission_out_of_spec", "submitted_at", "id", sqlite_where=text("fail_count > 0"),
+        Index("ix_submission_out_of_spec", "submitted_at", "id", "fail_count", sqlite_where=text("fail_count > 0"),
               postgresql_where=text("fail_count > 0")),
     )
 

@@ -14,7 +14,7 @@ import re
 import unicodedata
 
 from sqlalchemy import Select, Text, cast, column, func, literal, literal_column, select, table
-from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 
 from app.extensions import db
 from app.models.search_document import SearchDocument
@@ -41,9 +41,10 @@ def put(kind: str, ref: str, text: str) -> None:
         document.words = normalised
 
 
-def _fts5_query(terms: list[str]) -> str:
-    # Terms are letters and digits only, so a double quote can never end a string early.
-    return " ".join(f'"{term}"' for term in terms) + "*"
+def _fts5_query(kind: str, terms: list[str]) -> str:
+    # Terms are letters and digits only, so a double quote can never end a string early; kinds are ours.
+    phrases = [f'words : "{term}"' for term in terms]
+    return " AND ".join([f'kind : "{kind}"', *phrases]) + "*"
 
 
 def _tsquery(terms: list[str]) -> str:
@@ -56,9 +57,11 @@ def matching_refs(kind: str, query: str | None) -> Select | None:
     terms = words(query)
     if not terms:
         return None
-    refs = select(SearchDocument.ref).where(SearchDocument.kind == kind)
     if db.engine.dialect.name == "postgresql":
-        tsquery = func.to_tsquery(cast(literal("simple"), REGCONFIG), literal(_tsquery(terms), Text))
-        return refs.where(_TSV.op("@@")(tsquery))
-    return refs.join(_FTS, _FTS.c.rowid == SearchDocument.id).where(
-        literal_column(_FTS.name).op("MATCH")(literal(_fts5_query(terms), Text)))
+        of_kind = cast(literal(f"'kind:{kind}'"), TSQUERY)  # the kind's lexeme (see the migration)
+        tsquery = of_kind.op("&&")(func.to_tsquery(cast(literal("simple"), REGCONFIG), literal(_tsquery(terms), Text)))
+        return select(SearchDocument.ref).where(_TSV.op("@@")(tsquery))
+    # The MATCH in a subquery of its own: SQLite then runs it once and looks the documents up by rowid (as a
+    # join it may drive from the documents and run the MATCH once per document).
+    hits = select(_FTS.c.rowid).where(literal_column(_FTS.name).op("MATCH")(literal(_fts5_query(kind, terms), Text)))
+    return select(SearchDocument.ref).where(SearchDocument.id.in_(hits))

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Integer, case, cast, false, func, or_, select
+from sqlalchemy import Integer, case, cast, false, func, literal, select, union_all
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -76,15 +76,15 @@ def _utc_midnight(day: date) -> datetime | None:
 
 
 def _text(q: str):
-    """Words through the text index, and a number as a deviation's number ("#12" is only that)."""
-    matches = []
+    """Words through the text index, and a number as a deviation's number ("#12" is only that), as one IN."""
     number = _NUMBER.fullmatch(q.strip())
-    if number:
-        matches.append(Deviation.id == int(number.group(1)))
     refs = None if number and q.strip().startswith("#") else text_index.matching_refs("deviation", q)
-    if refs is not None:
-        matches.append(Deviation.id.in_(refs.with_only_columns(cast(SearchDocument.ref, Integer))))
-    return or_(*matches) if matches else false()
+    candidates = [refs.with_only_columns(cast(SearchDocument.ref, Integer))] if refs is not None else []
+    if number:
+        candidates.append(select(literal(int(number.group(1)), Integer)))
+    if not candidates:
+        return false()
+    return Deviation.id.in_(candidates[0] if len(candidates) == 1 else union_all(*candidates))
 
 
 def _conditions(query: DeviationQuery) -> list:
@@ -106,14 +106,19 @@ def _conditions(query: DeviationQuery) -> list:
     return where
 
 
+_NEWEST_FIRST = (Deviation.raised_at.desc(), Deviation.id.desc())
+
+
 def search(filters: DeviationQuery, page: int = 1) -> DeviationPage:
     """One page of the deviations matching filters, newest raised first."""
     where = _conditions(filters)
     total = db.session.scalar(select(func.count()).select_from(Deviation).where(*where)) or 0
-    rows = list(db.session.scalars(select(Deviation).where(*where).options(*_loads())
-                                   .order_by(Deviation.raised_at.desc(), Deviation.id.desc())
-                                   .limit(PER_PAGE).offset((page - 1) * PER_PAGE))) if total else []
-    return DeviationPage(rows, total, page, max(1, math.ceil(total / PER_PAGE)))
+    # Ids first, from the indexes alone (a deep page skips index entries, and a sort carries ids, not rows).
+    ids = list(db.session.scalars(select(Deviation.id).where(*where).order_by(*_NEWEST_FIRST)
+                                  .limit(PER_PAGE).offset((page - 1) * PER_PAGE))) if total else []
+    rows = {d.id: d for d in db.session.scalars(
+        select(Deviation).where(Deviation.id.in_(ids)).options(*_loads()))} if ids else {}
+    return DeviationPage([rows[i] for i in ids], total, page, max(1, math.ceil(total / PER_PAGE)))
 
 
 def inbox() -> list[Deviation]:

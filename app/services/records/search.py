@@ -5,11 +5,11 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator, NamedTuple
 
-from sqlalchemy import and_, false, func, or_, select, tuple_
+from sqlalchemy import and_, false, func, or_, select, union_all
 from sqlalchemy.orm import configure_mappers, joinedload, selectinload
 
 from app.extensions import db
-from app.models import FormVersion, Line, RecordVersion, Signature, Station, Submission, User
+from app.models import FormVersion, Line, RecordSigner, RecordVersion, Signature, Station, Submission, User
 from app.services.core import text_index
 from app.services.core.site import site_zone
 
@@ -104,24 +104,24 @@ def _prefix(column, prefix: str):
 
 
 def _text_match(q: str):
-    """Words through the text index; a hex fragment also as a record id prefix or any version's sha256 prefix."""
-    matches = []
+    """Words through the text index; a hex fragment also as a record id prefix or any version's sha256 prefix.
+    One IN over a UNION of the candidates: each part walks its own index (an OR of subqueries would make
+    PostgreSQL test every record against each)."""
+    candidates = []
     if (refs := text_index.matching_refs("record", q)) is not None:
-        matches.append(Submission.id.in_(refs))
+        candidates.append(refs)
     fragment = q.strip().lower()
     if _HEX_PREFIX.fullmatch(fragment):
-        matches.append(_prefix(Submission.id, fragment))
-        matches.append(Submission.id.in_(select(RecordVersion.submission_id).where(
-            _prefix(RecordVersion.sha256, fragment))))
-    return or_(*matches) if matches else false()
+        candidates.append(select(Submission.id).where(_prefix(Submission.id, fragment)))
+        candidates.append(select(RecordVersion.submission_id).where(_prefix(RecordVersion.sha256, fragment)))
+    if not candidates:
+        return false()
+    return Submission.id.in_(candidates[0] if len(candidates) == 1 else union_all(*candidates))
 
 
 def _signed_by(username: str):
-    """A signature by username on the record's current version, found from the signer's signatures."""
-    signed = (select(RecordVersion.submission_id, RecordVersion.version)
-              .join(Signature, Signature.record_version_id == RecordVersion.id)
-              .where(Signature.signer_id.in_(_user_ids(username))))
-    return tuple_(Submission.id, Submission.current_version).in_(signed)
+    """A signature by username on the record's current version (record_signer, kept by the database)."""
+    return Submission.id.in_(select(RecordSigner.submission_id).where(RecordSigner.signer_id.in_(_user_ids(username))))
 
 
 def _conditions(query: RecordQuery) -> list:
@@ -159,9 +159,11 @@ def _table_loads() -> list:
 
 
 def _narrowing(query: RecordQuery) -> bool:
-    """True when a filter other than the dates must read each candidate row."""
-    return any((query.line, query.station, query.form, query.performer, query.signer, query.out_of_spec,
-                query.q and query.q.strip(), query.status != "all"))
+    """True when a filter must read each candidate row beyond the index the page walks. One of station, status
+    or out-of-spec alone (with dates or not) is answered by its own index, newest first."""
+    if any((query.line, query.form, query.performer, query.signer, query.q and query.q.strip())):
+        return True
+    return sum((query.station is not None, query.status != "all", query.out_of_spec)) > 1
 
 
 def _page_ids(query: RecordQuery, where: list, total: int) -> list[str]:
