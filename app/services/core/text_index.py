@@ -65,3 +65,25 @@ def matching_refs(kind: str, query: str | None) -> Select | None:
     # join it may drive from the documents and run the MATCH once per document).
     hits = select(_FTS.c.rowid).where(literal_column(_FTS.name).op("MATCH")(literal(_fts5_query(kind, terms), Text)))
     return select(SearchDocument.ref).where(SearchDocument.id.in_(hits))
+
+
+LIST_MAX = 1000  # matches passed on as a list of values; past this many, as a subquery
+
+
+def candidates(kind: str, query: str | None) -> list[str] | Select | None:
+    """The refs matching query: a list when there are at most LIST_MAX (found once, so the planner of the search
+    that uses them sees how few they are), else the SELECT (matching_refs); None when the query has no words."""
+    refs = matching_refs(kind, query)
+    if refs is None:
+        return None
+    found = list(db.session.scalars(refs.limit(LIST_MAX + 1)))
+    return found if len(found) <= LIST_MAX else refs
+
+
+def probe_in(column, candidates: Select | list, probe: bool):
+    """column IN candidates; with probe, written so that SQLite tests rows against the candidates instead of
+    driving from them (unary plus: no index on the left). A page of a search with many matches then walks its
+    time index newest first and stops at the page, instead of looking up and sorting every match."""
+    if probe and db.engine.dialect.name == "sqlite" and not isinstance(candidates, list):
+        return literal_column(f"+{column.table.name}.{column.name}").in_(candidates)
+    return column.in_(candidates)

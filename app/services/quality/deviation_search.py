@@ -14,6 +14,7 @@ from app.services.core import text_index
 from app.services.core.site import site_zone
 
 PER_PAGE = 50
+_SCAN_FACTOR = 8  # as records search: below this many matches per row shown, driving from the matches wins
 _NUMBER = re.compile(r"#?(\d{1,9})")
 
 
@@ -75,19 +76,22 @@ def _utc_midnight(day: date) -> datetime | None:
         return None
 
 
-def _text(q: str):
-    """Words through the text index, and a number as a deviation's number ("#12" is only that), as one IN."""
+def _text(q: str, probe: bool):
+    """Words through the text index, and a number as a deviation's number ("#12" is only that)."""
     number = _NUMBER.fullmatch(q.strip())
-    refs = None if number and q.strip().startswith("#") else text_index.matching_refs("deviation", q)
-    candidates = [refs.with_only_columns(cast(SearchDocument.ref, Integer))] if refs is not None else []
+    found = None if number and q.strip().startswith("#") else text_index.candidates("deviation", q)
+    if isinstance(found, list):
+        ids = [int(ref) for ref in found] + ([int(number.group(1))] if number else [])
+        return Deviation.id.in_(ids) if ids else false()
+    parts = [found.with_only_columns(cast(SearchDocument.ref, Integer))] if found is not None else []
     if number:
-        candidates.append(select(literal(int(number.group(1)), Integer)))
-    if not candidates:
+        parts.append(select(literal(int(number.group(1)), Integer)))
+    if not parts:
         return false()
-    return Deviation.id.in_(candidates[0] if len(candidates) == 1 else union_all(*candidates))
+    return text_index.probe_in(Deviation.id, parts[0] if len(parts) == 1 else union_all(*parts), probe)
 
 
-def _conditions(query: DeviationQuery) -> list:
+def _conditions(query: DeviationQuery, probe: bool = False) -> list:
     where = []
     if query.status:
         where.append(Deviation.status == query.status)
@@ -102,7 +106,7 @@ def _conditions(query: DeviationQuery) -> list:
     if query.date_to and query.date_to < date.max and (end := _utc_midnight(query.date_to + timedelta(days=1))):
         where.append(Deviation.raised_at < end)
     if query.q and query.q.strip():
-        where.append(_text(query.q))
+        where.append(_text(query.q, probe))
     return where
 
 
@@ -113,9 +117,11 @@ def search(filters: DeviationQuery, page: int = 1) -> DeviationPage:
     """One page of the deviations matching filters, newest raised first."""
     where = _conditions(filters)
     total = db.session.scalar(select(func.count()).select_from(Deviation).where(*where)) or 0
-    # Ids first, from the indexes alone (a deep page skips index entries, and a sort carries ids, not rows).
-    ids = list(db.session.scalars(select(Deviation.id).where(*where).order_by(*_NEWEST_FIRST)
-                                  .limit(PER_PAGE).offset((page - 1) * PER_PAGE))) if total else []
+    # Ids first, from the indexes alone (a deep page skips index entries, and a sort carries ids, not rows);
+    # with many matches the page walks the time index and tests each row (text_index.probe_in).
+    many = total >= _SCAN_FACTOR * page * PER_PAGE
+    ids = list(db.session.scalars(select(Deviation.id).where(*_conditions(filters, probe=many)).order_by(
+        *_NEWEST_FIRST).limit(PER_PAGE).offset((page - 1) * PER_PAGE))) if total else []
     rows = {d.id: d for d in db.session.scalars(
         select(Deviation).where(Deviation.id.in_(ids)).options(*_loads()))} if ids else {}
     return DeviationPage([rows[i] for i in ids], total, page, max(1, math.ceil(total / PER_PAGE)))

@@ -103,31 +103,35 @@ def _prefix(column, prefix: str):
     return and_(column >= prefix, column < prefix + "g")
 
 
-def _text_match(q: str):
+def _text_match(q: str, probe: bool = False):
     """Words through the text index; a hex fragment also as a record id prefix or any version's sha256 prefix.
     One IN over a UNION of the candidates: each part walks its own index (an OR of subqueries would make
     PostgreSQL test every record against each)."""
-    candidates = []
-    if (refs := text_index.matching_refs("record", q)) is not None:
-        candidates.append(refs)
+    words = text_index.candidates("record", q)
     fragment = q.strip().lower()
-    if _HEX_PREFIX.fullmatch(fragment):
-        candidates.append(select(Submission.id).where(_prefix(Submission.id, fragment)))
-        candidates.append(select(RecordVersion.submission_id).where(_prefix(RecordVersion.sha256, fragment)))
-    if not candidates:
-        return false()
-    return Submission.id.in_(candidates[0] if len(candidates) == 1 else union_all(*candidates))
+    if not _HEX_PREFIX.fullmatch(fragment):
+        return false() if words is None or words == [] else text_index.probe_in(Submission.id, words, probe)
+    parts = [select(Submission.id).where(_prefix(Submission.id, fragment)),
+             select(RecordVersion.submission_id).where(_prefix(RecordVersion.sha256, fragment))]
+    if isinstance(words, list):
+        parts.append(select(Submission.id).where(Submission.id.in_(words)))
+    elif words is not None:
+        parts.append(words)
+    return text_index.probe_in(Submission.id, union_all(*parts), probe)
 
 
-def _signed_by(username: str):
+def _signed_by(username: str, probe: bool = False):
     """A signature by username on the record's current version (record_signer, kept by the database)."""
-    return Submission.id.in_(select(RecordSigner.submission_id).where(RecordSigner.signer_id.in_(_user_ids(username))))
+    signed = select(RecordSigner.submission_id).where(RecordSigner.signer_id.in_(_user_ids(username)))
+    return text_index.probe_in(Submission.id, signed, probe)
 
 
-def _conditions(query: RecordQuery) -> list:
-    """WHERE clauses for query; drafts are never records."""
+def _conditions(query: RecordQuery, probe: bool = False) -> list:
+    """WHERE clauses for query; drafts are never records. probe: see text_index.probe_in."""
     # Every record has a submit time and no draft has one: this form of "not a draft" is answered from the index.
-    where = [Submission.submitted_at.is_not(None)] if query.status == "all" else [Submission.status == query.status]
+    # Only records are signed, so with a signer it goes (the count then reads the signer's records' ids alone).
+    where = [Submission.status == query.status] if query.status != "all" else [] if query.signer else [
+        Submission.submitted_at.is_not(None)]
     if query.date_from and (start := _utc_midnight(query.date_from)):
         where.append(Submission.submitted_at >= start)
     if query.date_to and query.date_to < date.max and (end := _utc_midnight(query.date_to + timedelta(days=1))):
@@ -141,11 +145,11 @@ def _conditions(query: RecordQuery) -> list:
     if query.performer:
         where.append(Submission.started_by_id.in_(_user_ids(query.performer)))
     if query.signer:
-        where.append(_signed_by(query.signer))
+        where.append(_signed_by(query.signer, probe))
     if query.out_of_spec:
         where.append(Submission.fail_count > 0)
     if query.q and query.q.strip():
-        where.append(_text_match(query.q))
+        where.append(_text_match(query.q, probe))
     return where
 
 
@@ -168,11 +172,12 @@ def _narrowing(query: RecordQuery) -> bool:
 
 def _page_ids(query: RecordQuery, where: list, total: int) -> list[str]:
     offset = (query.page - 1) * query.per_page
-    ids = select(Submission.id).where(*where)
     # Walking the submit-time index reads (offset + per_page) * rows / total rows, each a random lookup: with
     # few matches that is most of the table, so find the matches in one plain scan first and sort only those.
     if _narrowing(query) and total < _SCAN_FACTOR * (offset + query.per_page):
-        ids = select(Submission.id).where(Submission.id.in_(ids))
+        ids = select(Submission.id).where(Submission.id.in_(select(Submission.id).where(*where)))
+    else:  # many matches: walk the index, testing each row against the filters' candidates
+        ids = select(Submission.id).where(*_conditions(query, probe=True))
     return list(db.session.scalars(ids.order_by(*_NEWEST_FIRST).limit(query.per_page).offset(offset)))
 
 
