@@ -94,8 +94,9 @@ def _utc_midnight(day: date) -> datetime | None:
         return None
 
 
-def _user_ids(username: str):
-    return select(User.id).where(User.username == username.strip().lower())
+def _user_ids(username: str) -> list[int]:
+    """The user's id (none for an unknown name), looked up first so the planner sees the value it filters on."""
+    return list(db.session.scalars(select(User.id).where(User.username == username.strip().lower())))
 
 
 def _prefix(column, prefix: str):
