@@ -173,7 +173,7 @@ def test_words_are_matched_through_the_engines_text_index(db, dialect, kind):
     ({"status": "submitted"}, {"sqlite": "ix_submission_status_submitted_at",
                                "postgresql": "ix_submission_status_submitted_at"}),
 ])
-def test_record_filters_are_answered_from_an_index(db, dialect, filters, index):
+def test_record_filters_are_answered_from_an_index(db, dialect, users, filters, index):
     """EXPLAIN of the page query names the index each filter needs, on both engines (no full scan)."""
     where = search._conditions(RecordQuery(**filters))
     plan = _plan(db, select(Submission.id).where(*where).order_by(*search._NEWEST_FIRST).limit(50), dialect)
@@ -210,8 +210,8 @@ def test_the_migration_indexes_the_history_of_an_upgraded_plant(app, plant, user
     downgrade(directory=str(ROOT / "migrations"), revision="753020d2ed67")
     # A record the old schema indexed only through its search_text column (as every record before the upgrade).
     with db.engine.begin() as connection:
-        assert connection.execute(text("SELECT search_text FROM submission WHERE id = :id"),
-                                  {"id": record_id}).scalar().endswith("relief valve drifted after warm up re set by maintenance")
+        old_words = connection.execute(text("SELECT search_text FROM submission WHERE id = :id"), {"id": record_id})
+        assert old_words.scalar().endswith("relief valve drifted after warm up re set by maintenance")
         connection.execute(text("UPDATE submission SET search_text = 'torque audit weld 1 Überdruck ventil' "
                                 "WHERE id = :id"), {"id": record_id})
     upgrade(directory=str(ROOT / "migrations"))
