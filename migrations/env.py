@@ -40,6 +40,13 @@ target_db = current_app.extensions['migrate'].db
 # ... etc.
 
 
+def include_name(name, type_, parent_names):
+    """Leave out the engines' own text-index objects, which the migrations make and no model describes."""
+    from app.models.search_document import ENGINE_INDEX_OBJECTS
+
+    return not (name in ENGINE_INDEX_OBJECTS or (type_ == "table" and name.startswith("search_document_fts")))
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -95,6 +102,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_name=include_name,
             **conf_args
         )
 

@@ -9,6 +9,7 @@ from app.models.form import FormVersion
 from app.models.idempotency import IdempotencyKey
 from app.models.job import Job
 from app.models.plant import Area, Line, Site, Station
+from app.models.search_document import RecordSigner, SearchDocument
 from app.models.signature import RenderedPdf, Signature
 from app.models.submission import Answer, Attachment, RecordVersion, Submission
 from app.models.user import Device, LoginThrottle, User
@@ -16,6 +17,6 @@ from app.roles import ROLES
 
 __all__ = [
     "Answer", "Area", "Attachment", "AuditEvent", "Blob", "BoardEvent", "BoardScreen", "Deviation", "Device",
-    "DowntimeEvent", "ExportRun", "FormVersion", "IdempotencyKey", "Job", "Line", "LoginThrottle",
-    "RecordVersion", "RenderedPdf", "ROLES", "Signature", "Site", "Station", "Submission", "User",
+    "DowntimeEvent", "ExportRun", "FormVersion", "IdempotencyKey", "Job", "Line", "LoginThrottle", "RecordSigner",
+    "RecordVersion", "RenderedPdf", "ROLES", "SearchDocument", "Signature", "Site", "Station", "Submission", "User",
 ]

@@ -22,6 +22,10 @@ class Deviation(db.Model):
         Index("ix_deviation_status_raised_at", "status", "raised_at", "id"),
         Index("ix_deviation_station_id_status", "station_id", "status"),
         Index("ix_deviation_submission_id_item_name", "submission_id", "item_name"),
+        # The search's filters, each newest raised first from its index (app/services/quality/deviation_search.py).
+        Index("ix_deviation_raised_at_id", "raised_at", "id"),
+        Index("ix_deviation_station_id_raised_at", "station_id", "raised_at", "id"),
+        Index("ix_deviation_decision_raised_at", "decision", "raised_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -28,6 +28,9 @@ class Submission(db.Model):
         Index("ix_submission_submitted_at_id", "submitted_at", "id"),
         Index("ix_submission_status_submitted_at", "status", "submitted_at", "id"),
         Index("ix_submission_station_id_submitted_at", "station_id", "submitted_at", "id"),
+        # Out-of-spec records newest first, counted and paged from the index alone (a partial index: ~8 % of rows).
+        Index("ix_submission_out_of_spec", "submitted_at", "id", "fail_count", sqlite_where=text("fail_count > 0"),
+              postgresql_where=text("fail_count > 0")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -46,7 +49,6 @@ class Submission(db.Model):
     current_sha256: Mapped[str | None] = mapped_column(String(64))
     fail_count: Mapped[int] = mapped_column(Integer, default=0)
     warn_count: Mapped[int] = mapped_column(Integer, default=0)
-    search_text: Mapped[str] = mapped_column(Text, default="")
     # The next sign_off step the current version waits for (None when fully signed or a draft).
     awaiting_role: Mapped[str | None] = mapped_column(String(20), index=True)
     awaiting_meaning: Mapped[str | None] = mapped_column(String(80))

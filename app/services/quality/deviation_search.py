@@ -4,15 +4,17 @@ import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Integer, case, cast, false, func, literal, select, union_all
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Deviation, Station
+from app.models import Deviation, SearchDocument, Station
 from app.models.deviation import ACKNOWLEDGED, OPEN, RESOLVED
+from app.services.core import text_index
 from app.services.core.site import site_zone
 
 PER_PAGE = 50
+_SCAN_FACTOR = 8  # as records search: below this many matches per row shown, driving from the matches wins
 _NUMBER = re.compile(r"#?(\d{1,9})")
 
 
@@ -74,17 +76,22 @@ def _utc_midnight(day: date) -> datetime | None:
         return None
 
 
-def _text(q: str):
-    words = q.strip().lower()
-    columns = (Deviation.what_happened, Deviation.cause_category, Deviation.cause, Deviation.immediate_action,
-               Deviation.resolution)
-    matches = [func.lower(column).contains(words, autoescape=True) for column in columns]
-    if number := _NUMBER.fullmatch(words):
-        matches.append(Deviation.id == int(number.group(1)))
-    return or_(*matches)
+def _text(q: str, probe: bool):
+    """Words through the text index, and a number as a deviation's number ("#12" is only that)."""
+    number = _NUMBER.fullmatch(q.strip())
+    found = None if number and q.strip().startswith("#") else text_index.candidates("deviation", q)
+    if isinstance(found, list):
+        ids = [int(ref) for ref in found] + ([int(number.group(1))] if number else [])
+        return Deviation.id.in_(ids) if ids else false()
+    parts = [found.with_only_columns(cast(SearchDocument.ref, Integer))] if found is not None else []
+    if number:
+        parts.append(select(literal(int(number.group(1)), Integer)))
+    if not parts:
+        return false()
+    return text_index.probe_in(Deviation.id, parts[0] if len(parts) == 1 else union_all(*parts), probe)
 
 
-def _conditions(query: DeviationQuery) -> list:
+def _conditions(query: DeviationQuery, probe: bool = False) -> list:
     where = []
     if query.status:
         where.append(Deviation.status == query.status)
@@ -99,18 +106,25 @@ def _conditions(query: DeviationQuery) -> list:
     if query.date_to and query.date_to < date.max and (end := _utc_midnight(query.date_to + timedelta(days=1))):
         where.append(Deviation.raised_at < end)
     if query.q and query.q.strip():
-        where.append(_text(query.q))
+        where.append(_text(query.q, probe))
     return where
+
+
+_NEWEST_FIRST = (Deviation.raised_at.desc(), Deviation.id.desc())
 
 
 def search(filters: DeviationQuery, page: int = 1) -> DeviationPage:
     """One page of the deviations matching filters, newest raised first."""
     where = _conditions(filters)
     total = db.session.scalar(select(func.count()).select_from(Deviation).where(*where)) or 0
-    rows = list(db.session.scalars(select(Deviation).where(*where).options(*_loads())
-                                   .order_by(Deviation.raised_at.desc(), Deviation.id.desc())
-                                   .limit(PER_PAGE).offset((page - 1) * PER_PAGE))) if total else []
-    return DeviationPage(rows, total, page, max(1, math.ceil(total / PER_PAGE)))
+    # Ids first, from the indexes alone (a deep page skips index entries, and a sort carries ids, not rows);
+    # with many matches the page walks the time index and tests each row (text_index.probe_in).
+    many = total >= _SCAN_FACTOR * page * PER_PAGE
+    ids = list(db.session.scalars(select(Deviation.id).where(*_conditions(filters, probe=many)).order_by(
+        *_NEWEST_FIRST).limit(PER_PAGE).offset((page - 1) * PER_PAGE))) if total else []
+    rows = {d.id: d for d in db.session.scalars(
+        select(Deviation).where(Deviation.id.in_(ids)).options(*_loads()))} if ids else {}
+    return DeviationPage([rows[i] for i in ids], total, page, max(1, math.ceil(total / PER_PAGE)))
 
 
 def inbox() -> list[Deviation]:

@@ -18,6 +18,15 @@ STATE_WORDS = {"ok": "within spec", "warn": "within spec, in the warning band", 
                "info": "no longer failing"}
 
 
+SEARCHED_FIELDS = ("what_happened", "cause_category", "cause", "immediate_action", "options_considered",
+                   "constraints", "decision_notes", "resolution")
+
+
+def search_words(deviation: Deviation) -> str:
+    """The text a deviation is found by: what happened, its cause, action, options, constraints, notes, resolution."""
+    return " ".join(value for name in SEARCHED_FIELDS if (value := getattr(deviation, name)))
+
+
 def local_time(moment: datetime) -> str:
     """'06:42 CST': the time in the site's zone as the wall clock shows it."""
     return moment.astimezone(site_zone()).strftime("%H:%M %Z")

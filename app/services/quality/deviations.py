@@ -17,6 +17,7 @@ from app.roles import DECIDER_ROLES
 from app.services.board import board_feed
 from app.services.core import audit
 from app.services.core.audit import Actor
+from app.services.core import text_index
 from app.services.core.errors import DomainError
 from app.services.floor import evaluation, reasons
 from app.services.quality.deviation_search import DeviationPage, DeviationQuery, inbox, open_count, search
@@ -28,6 +29,7 @@ from app.services.quality.deviation_text import (
     correction_statement,
     item_labels,
     print_row,
+    search_words,
 )
 
 if TYPE_CHECKING:  # record_document imports submissions, which imports this module
@@ -73,6 +75,7 @@ def _state(deviation: Deviation) -> dict[str, Any]:
 def _changed(deviation: Deviation, action: str, before: dict, actor: Actor) -> None:
     """Audit a step with before/after and tell the boards, in the step's transaction."""
     db.session.flush()
+    text_index.put("deviation", str(deviation.id), search_words(deviation))
     audit.record(actor, action, "deviation", deviation.id, before=before, after=_state(deviation))
     board_feed.touch("deviation", deviation.station_id)
 
@@ -81,6 +84,7 @@ def _raise(station_id: int, actor: Actor, **fields: Any) -> Deviation:
     deviation = Deviation(station_id=station_id, status=OPEN, raised_by_id=actor.user_id, raised_at=utcnow(), **fields)
     db.session.add(deviation)
     db.session.flush()
+    text_index.put("deviation", str(deviation.id), search_words(deviation))
     audit.record(actor, "deviation.raised", "deviation", deviation.id, after=_state(deviation))
     board_feed.touch("deviation", station_id)
     return deviation

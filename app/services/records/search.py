@@ -5,11 +5,12 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator, NamedTuple
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, false, func, or_, select, union_all
 from sqlalchemy.orm import configure_mappers, joinedload, selectinload
 
 from app.extensions import db
-from app.models import FormVersion, Line, RecordVersion, Signature, Station, Submission, User
+from app.models import FormVersion, Line, RecordSigner, RecordVersion, Signature, Station, Submission, User
+from app.services.core import text_index
 from app.services.core.site import site_zone
 
 STATUSES = ("all", "submitted", "signed")
@@ -40,7 +41,8 @@ class RecordQuery:
         args = {}
         for spec in fields(self):
             value = getattr(self, spec.name)
-            if spec.name in ("page", "per_page") or value in (None, "", False) or (spec.name == "status" and value == "all"):
+            if spec.name in ("page", "per_page") or value in (None, "", False) or (
+                    spec.name == "status" and value == "all"):
                 continue
             args[spec.name] = "true" if value is True else value.isoformat() if isinstance(value, date) else str(value)
         return args
@@ -92,25 +94,45 @@ def _utc_midnight(day: date) -> datetime | None:
         return None
 
 
-def _user_ids(username: str):
-    return select(User.id).where(User.username == username.strip().lower())
+def _user_ids(username: str) -> list[int]:
+    """The user's id (none for an unknown name), looked up first so the planner sees the value it filters on."""
+    return list(db.session.scalars(select(User.id).where(User.username == username.strip().lower())))
 
 
-def _text_match(q: str):
-    words = q.strip().lower()
-    matches = [Submission.search_text.contains(words, autoescape=True)]
-    if _HEX_PREFIX.fullmatch(words):
-        matches.append(Submission.id.startswith(words, autoescape=True))
-        # A range on the indexed sha256 finds any version's hash, current or superseded.
-        matches.append(Submission.id.in_(select(RecordVersion.submission_id).where(
-            RecordVersion.sha256 >= words, RecordVersion.sha256 < words + "g")))
-    return or_(*matches)
+def _prefix(column, prefix: str):
+    """column starts with prefix, as a range an index answers (prefix is lowercase hex and '-', all below 'g')."""
+    return and_(column >= prefix, column < prefix + "g")
 
 
-def _conditions(query: RecordQuery) -> list:
-    """WHERE clauses for query; drafts are never records."""
+def _text_match(q: str, probe: bool = False):
+    """Words through the text index; a hex fragment also as a record id prefix or any version's sha256 prefix.
+    One IN over a UNION of the candidates: each part walks its own index (an OR of subqueries would make
+    PostgreSQL test every record against each)."""
+    words = text_index.candidates("record", q)
+    fragment = q.strip().lower()
+    if not _HEX_PREFIX.fullmatch(fragment):
+        return false() if words is None or words == [] else text_index.probe_in(Submission.id, words, probe)
+    parts = [select(Submission.id).where(_prefix(Submission.id, fragment)),
+             select(RecordVersion.submission_id).where(_prefix(RecordVersion.sha256, fragment))]
+    if isinstance(words, list):
+        parts.append(select(Submission.id).where(Submission.id.in_(words)))
+    elif words is not None:
+        parts.append(words)
+    return text_index.probe_in(Submission.id, union_all(*parts), probe)
+
+
+def _signed_by(username: str, probe: bool = False):
+    """A signature by username on the record's current version (record_signer, kept by the database)."""
+    signed = select(RecordSigner.submission_id).where(RecordSigner.signer_id.in_(_user_ids(username)))
+    return text_index.probe_in(Submission.id, signed, probe)
+
+
+def _conditions(query: RecordQuery, probe: bool = False) -> list:
+    """WHERE clauses for query; drafts are never records. probe: see text_index.probe_in."""
     # Every record has a submit time and no draft has one: this form of "not a draft" is answered from the index.
-    where = [Submission.submitted_at.is_not(None)] if query.status == "all" else [Submission.status == query.status]
+    # Only records are signed, so with a signer it goes (the count then reads the signer's records' ids alone).
+    where = [Submission.status == query.status] if query.status != "all" else [] if query.signer else [
+        Submission.submitted_at.is_not(None)]
     if query.date_from and (start := _utc_midnight(query.date_from)):
         where.append(Submission.submitted_at >= start)
     if query.date_to and query.date_to < date.max and (end := _utc_midnight(query.date_to + timedelta(days=1))):
@@ -124,13 +146,11 @@ def _conditions(query: RecordQuery) -> list:
     if query.performer:
         where.append(Submission.started_by_id.in_(_user_ids(query.performer)))
     if query.signer:
-        where.append(exists().where(
-            RecordVersion.submission_id == Submission.id, RecordVersion.version == Submission.current_version,
-            Signature.record_version_id == RecordVersion.id, Signature.signer_id.in_(_user_ids(query.signer))))
+        where.append(_signed_by(query.signer, probe))
     if query.out_of_spec:
         where.append(Submission.fail_count > 0)
     if query.q and query.q.strip():
-        where.append(_text_match(query.q))
+        where.append(_text_match(query.q, probe))
     return where
 
 
@@ -144,18 +164,21 @@ def _table_loads() -> list:
 
 
 def _narrowing(query: RecordQuery) -> bool:
-    """True when a filter other than the dates must read each candidate row."""
-    return any((query.line, query.station, query.form, query.performer, query.signer, query.out_of_spec,
-                query.q and query.q.strip(), query.status != "all"))
+    """True when a filter must read each candidate row beyond the index the page walks. One of station, status
+    or out-of-spec alone (with dates or not) is answered by its own index, newest first."""
+    if any((query.line, query.form, query.performer, query.signer, query.q and query.q.strip())):
+        return True
+    return sum((query.station is not None, query.status != "all", query.out_of_spec)) > 1
 
 
 def _page_ids(query: RecordQuery, where: list, total: int) -> list[str]:
     offset = (query.page - 1) * query.per_page
-    ids = select(Submission.id).where(*where)
     # Walking the submit-time index reads (offset + per_page) * rows / total rows, each a random lookup: with
     # few matches that is most of the table, so find the matches in one plain scan first and sort only those.
     if _narrowing(query) and total < _SCAN_FACTOR * (offset + query.per_page):
-        ids = select(Submission.id).where(Submission.id.in_(ids))
+        ids = select(Submission.id).where(Submission.id.in_(select(Submission.id).where(*where)))
+    else:  # many matches: walk the index, testing each row against the filters' candidates
+        ids = select(Submission.id).where(*_conditions(query, probe=True))
     return list(db.session.scalars(ids.order_by(*_NEWEST_FIRST).limit(query.per_page).offset(offset)))
 
 
@@ -201,7 +224,8 @@ def filter_options() -> dict:
     lines = list(db.session.scalars(select(Line).options(joinedload(Line.area)).order_by(Line.name)))
     stations = list(db.session.scalars(select(Station).options(joinedload(Station.line)).order_by(Station.name)))
     newest = {}
-    for form_id, title in db.session.execute(select(FormVersion.form_id, FormVersion.title).order_by(FormVersion.version)):
+    titles = select(FormVersion.form_id, FormVersion.title).order_by(FormVersion.version)
+    for form_id, title in db.session.execute(titles):
         newest[form_id] = title
     forms = [FormChoice(form_id, title) for form_id, title in sorted(newest.items(), key=lambda pair: pair[1].lower())]
     return {"lines": lines, "stations": stations, "forms": forms}

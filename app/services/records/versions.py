@@ -10,7 +10,7 @@ from app.models import RecordVersion, Site, Submission
 from app.models.submission import SUBMITTED
 from app.models.types import utcnow
 from app.services.board import board_feed
-from app.services.core import audit
+from app.services.core import audit, text_index
 from app.services.floor import evaluation
 from app.services.core.audit import Actor
 from app.services.jobs.record_pdf import queue_record_pdf
@@ -83,7 +83,7 @@ def search_words(document: RecordDocument) -> str:
 
 def add_version(submission: Submission, document: RecordDocument, actor: Actor,
                 reason: str | None = None) -> RecordVersion:
-    """Freeze document as the submission's next version and keep its search columns in step."""
+    """Freeze document as the submission's next version and keep its search columns and text in step."""
     body = document.canonical_json()
     version = RecordVersion(submission=submission, version=document.version, canonical_json=body,
                             sha256=sha256_hex(body), created_by_id=actor.user_id, reason=reason)
@@ -91,7 +91,7 @@ def add_version(submission: Submission, document: RecordDocument, actor: Actor,
     submission.current_version, submission.current_sha256 = version.version, version.sha256
     summary = document.summary
     submission.fail_count, submission.warn_count = summary["fail"], summary["warn"]
-    submission.search_text = search_words(document)
+    text_index.put("record", submission.id, search_words(document))  # the superseded version's words go
     db.session.flush()
     queue_record_pdf(version)  # the worker stores its PDF after the commit; the request does not wait
     return version
