@@ -31,6 +31,7 @@ from app.board.snapshot import EVERYTHING, AreaBoard
 from app.database import read_only
 from app.extensions import db
 from app.services.board import boards
+from app.services.board import board_feed
 from app.services.board.board_feed import CHANNEL
 
 log = logging.getLogger(__name__)
@@ -253,8 +254,9 @@ class Notifier:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.kick()  # changes made while not listening
                     while self.active():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self.kick()
+                        for note in conn.notifies(timeout=1.0, stop_after=1):
+                            if note.payload != board_feed.origin():  # our own commits kicked the reader already
+                                self.kick()
             except Exception:  # reconnect; the poll covers the gap
                 log.warning("board LISTEN connection lost; reconnecting", exc_info=True)
                 time.sleep(1.0)

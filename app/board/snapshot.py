@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from flask import render_template
 
+from app.database import read_only
+from app.extensions import db
 from app.models.types import utcnow
 from app.services.board import boards
 
@@ -67,11 +69,15 @@ class AreaBoard:
             minute = int(time.time() // 60)
             if seq == self.applied and minute == self.minute:
                 return
-            if self.applied < 0 or minute != self.minute or EVERYTHING in touched:
-                self._render(None, touched, watermark)
-            elif touched:
-                self._render(set(touched), touched, watermark)
-            self._render_header(watermark)
+            read_only(db.session)  # a transaction only when there is something to read
+            try:
+                if self.applied < 0 or minute != self.minute or EVERYTHING in touched:
+                    self._render(None, touched, watermark)
+                elif touched:
+                    self._render(set(touched), touched, watermark)
+                self._render_header(watermark)
+            finally:
+                db.session.remove()
             self.applied, self.position, self.minute = seq, watermark, minute
             self._messages.clear()
 

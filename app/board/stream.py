@@ -15,7 +15,6 @@ from flask import current_app, render_template
 
 from app.board.notifier import Ticket, notifier_for
 from app.board.snapshot import sse
-from app.database import read_only
 from app.extensions import db
 from app.serving import release_request_thread
 
@@ -41,9 +40,7 @@ def board_stream(ticket: Ticket, since: int | None) -> Iterator[str]:
             if ticket.screen_id in notifier.revoked:
                 yield sse("revoked", render_template("board/_revoked.html"))
                 return
-            read_only(db.session)
-            board = notifier.board(ticket.area_id)
-            db.session.remove()  # end the read transaction before waiting
+            board = notifier.board(ticket.area_id)  # reads the database only if this stream is the first awake
             if layout is not None and board.layout > layout:
                 yield sse("layout", board.header)
             layout = board.layout
