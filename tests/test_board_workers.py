@@ -32,8 +32,8 @@ def gunicorn(app, database_url, tmp_path, dialect):
     from app.extensions import db
     db.session.commit()
     db.session.remove()
-    server = Gunicorn(database_url, tmp_path, WEB_CONCURRENCY="2", GUNICORN_THREADS="8", FLOORBOOK_BOARD_STREAMS_PER_SCREEN="10",
-                      FLOORBOOK_BOARD_HEARTBEAT_SECONDS="1",
+    server = Gunicorn(database_url, tmp_path, WEB_CONCURRENCY="2", GUNICORN_THREADS="8",
+                      FLOORBOOK_BOARD_STREAMS_PER_SCREEN="10", FLOORBOOK_BOARD_HEARTBEAT_SECONDS="1",
                       FLOORBOOK_BOARD_POLL_SECONDS="60" if dialect == "postgresql" else "0.2").start()
     try:
         for _ in range(100):
