@@ -13,7 +13,7 @@ the tiles past either of its marks, so nothing it has not shown is left out, and
 """
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import render_template
 
@@ -60,6 +60,7 @@ class AreaBoard:
         self.position = 0       # the feed position (SSE id) this board reflects
         self.minute: int | None = None
         self._messages: dict[tuple[int, int], str] = {}
+        self._frame: boards.BoardView | None = None
 
     def catch_up(self, changes) -> None:
         """Apply the feed batches after the ones applied (changes(applied) -> (seq, {station: row id},
@@ -71,11 +72,12 @@ class AreaBoard:
                 return
             read_only(db.session)  # a transaction only when there is something to read
             try:
-                if self.applied < 0 or minute != self.minute or EVERYTHING in touched:
+                rebuilt = self.applied < 0 or minute != self.minute or EVERYTHING in touched
+                if rebuilt:
                     self._render(None, touched, watermark)
                 elif touched:
                     self._render(set(touched), touched, watermark)
-                self._render_header(watermark)
+                self._render_header(watermark, rebuilt)
             finally:
                 db.session.remove()
             self.applied, self.position, self.minute = seq, watermark, minute
@@ -114,11 +116,14 @@ class AreaBoard:
         self.tiles = fresh
         self.stamp = max([self.stamp, self.layout] + [e.stamp for e in fresh.values()])
 
-    def _render_header(self, watermark: int) -> None:
+    def _render_header(self, watermark: int, rebuilt: bool) -> None:
         entries = self.tiles.values()
         summary = boards.Summary(down=sum(e.down for e in entries), attention=sum(e.attention for e in entries),
                                  deviations=sum(e.deviations for e in entries), overdue=sum(e.overdue for e in entries))
-        header = render_template("board/_header.html", view=boards.header_view(self.area_id, summary, watermark))
+        if self._frame is None or rebuilt:  # title, site and shift: read again with every tile, once a minute
+            self._frame = boards.header_view(self.area_id, summary, watermark)
+        view = replace(self._frame, summary=summary, last_event_id=watermark)
+        header = render_template("board/_header.html", view=view)
         if header != self.header:
             self.header, self.stamp = header, self.stamp + 1
             self.header_stamp = self.stamp
