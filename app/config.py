@@ -38,6 +38,7 @@ class Config:
     BOARD_STREAMS_PER_SCREEN = _int("FLOORBOOK_BOARD_STREAMS_PER_SCREEN", 4)
     BOARD_STREAMS_PER_PROCESS = _int("FLOORBOOK_BOARD_STREAMS_PER_PROCESS", 400)
     BOARD_REVOKE_CHECK_SECONDS = _int("FLOORBOOK_BOARD_REVOKE_CHECK_SECONDS", 5)
+    BOARD_COALESCE_SECONDS = float(os.environ.get("FLOORBOOK_BOARD_COALESCE_SECONDS", "0.05"))
     BOARD_GAP_SECONDS = 10  # how long a skipped feed id is waited for (a PostgreSQL transaction still open)
     # Text responses gzip-compressed by the app (app/compression.py); 0 when a proxy in front compresses.
     GZIP = os.environ.get("FLOORBOOK_GZIP", "1") == "1"

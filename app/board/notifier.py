@@ -11,6 +11,8 @@ render per area, whatever the number of open TVs. The reader wakes up
   notifications missed while its listener reconnects.
 On PostgreSQL a row can become visible after rows with higher ids (its transaction committed later), so the
 ids skipped over are read again until they show up or BOARD_GAP_SECONDS pass (a rolled-back insert).
+A kick is followed by BOARD_COALESCE_SECONDS before the read, so a burst of changes (sixteen tablets saving)
+costs one read, one render and one message per stream, not one per change.
 Revocation costs no query per stream: revoke_screen writes a 'screen' row, on which the reader reads which
 open screens are revoked (and every BOARD_REVOKE_CHECK_SECONDS as well).
 
@@ -192,11 +194,16 @@ class Notifier:
             self._threads.append(thread)
 
     def _read_loop(self) -> None:
-        interval, revoke_every = self.app.config["BOARD_POLL_SECONDS"], self.app.config["BOARD_REVOKE_CHECK_SECONDS"]
+        config = self.app.config
+        interval, revoke_every, coalesce = (config["BOARD_POLL_SECONDS"], config["BOARD_REVOKE_CHECK_SECONDS"],
+                                            config["BOARD_COALESCE_SECONDS"])
         next_revoke_check = 0.0
         while self.active():
             self._kick.wait(interval)
             self._kick.clear()
+            if coalesce:  # a burst of saves becomes one batch: one render, one message per stream
+                self._kick.wait(coalesce)
+                self._kick.clear()
             try:
                 with self.app.app_context():
                     read_only(db.session)
