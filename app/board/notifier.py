@@ -147,10 +147,11 @@ class Notifier:
             oldest = self._batches[0][0] if self._batches else self._seq + 1
             if applied >= 0 and applied < oldest - 1:
                 touched[EVERYTHING] = self.watermark()
-            for seq, batch in self._batches:
-                if seq > applied:
-                    for station, row in batch.items():
-                        touched[station] = max(row, touched.get(station, 0))
+            for seq, batch in reversed(self._batches):  # newest first: a stream wake costs the new batches only
+                if seq <= applied:
+                    break
+                for station, row in batch.items():
+                    touched[station] = max(row, touched.get(station, 0))
             return self._seq, touched, self.watermark()
 
     def watermark(self) -> int:
