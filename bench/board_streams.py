@@ -14,7 +14,7 @@ Each figure pools its phases' requests. The streams are closed at the end of eac
 Goal (issue 10): with 200 streams open, /healthz p99 and autosave p99 within 10 % of their value with none
 open. Exits 1 when missed, or when a stream was refused or a request failed.
 
-Run: .venv/bin/python bench/board_streams.py [--streams 200] [--tablets 8] [--seconds 8] [--rounds 2]
+Run: .venv/bin/python bench/board_streams.py [--streams 200] [--tablets 16] [--period 0.5] [--seconds 6] [--rounds 1]
      [--engine sqlite|postgresql]
 """
 import argparse
@@ -166,8 +166,8 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=200)
     parser.add_argument("--tablets", type=int, default=16)
     parser.add_argument("--period", type=float, default=0.5, help="seconds between one tablet's saves")
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--engine", default="sqlite")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fb-board-streams-"))
