@@ -1,8 +1,10 @@
-"""gunicorn settings: gthread workers (SSE streams need threads; sync workers would be killed)."""
+"""gunicorn settings: gthread workers whose pool board streams leave alone (app/serving.py)."""
 import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-worker_class = "gthread"
+# gthread, except that a request turning into a board stream hands its pool slot to a fresh thread: the
+# `threads` below always serve tablets, however many TVs are open (capped by FLOORBOOK_BOARD_STREAMS_*).
+worker_class = "app.serving.StreamingThreadWorker"
 # One process per core (at most 4): a process runs one thread at a time (the GIL). On SQLite the writers of
 # every process queue for the file in turn (app.database.WriteQueue); PostgreSQL takes as many as it is given.
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(os.cpu_count() or 1, 4))

@@ -33,6 +33,13 @@ class Config:
     BOARD_REFRESH_SECONDS = _int("FLOORBOOK_BOARD_REFRESH_SECONDS", 60)
     BOARD_WATCHDOG_SECONDS = _int("FLOORBOOK_BOARD_WATCHDOG_SECONDS", 45)
     BOARD_FALLBACK_POLL_SECONDS = _int("FLOORBOOK_BOARD_FALLBACK_POLL_SECONDS", 10)
+    # Open streams a process admits per screen (a TV needs one; a reconnect may overlap the old one for a
+    # while) and in all (each is an idle thread beside gunicorn's pool, app/serving.py); beyond: 429.
+    BOARD_STREAMS_PER_SCREEN = _int("FLOORBOOK_BOARD_STREAMS_PER_SCREEN", 4)
+    BOARD_STREAMS_PER_PROCESS = _int("FLOORBOOK_BOARD_STREAMS_PER_PROCESS", 400)
+    BOARD_REVOKE_CHECK_SECONDS = _int("FLOORBOOK_BOARD_REVOKE_CHECK_SECONDS", 5)
+    BOARD_COALESCE_SECONDS = float(os.environ.get("FLOORBOOK_BOARD_COALESCE_SECONDS", "0.05"))
+    BOARD_GAP_SECONDS = 10  # how long a skipped feed id is waited for (a PostgreSQL transaction still open)
     # Text responses gzip-compressed by the app (app/compression.py); 0 when a proxy in front compresses.
     GZIP = os.environ.get("FLOORBOOK_GZIP", "1") == "1"
     GZIP_LEVEL = _int("FLOORBOOK_GZIP_LEVEL", 5)  # htmx: 1.8 ms at 5, 2.3 ms at 6, 4.0 ms at 9 for 1% fewer bytes

@@ -22,14 +22,15 @@ back to fetching /board/<token>/fragment every 10 s; changes come at random 2-4 
 CPU per change is read from /proc for the server (gunicorn's processes), the browser (Chromium and the
 Playwright driver) and the bench process: the boards share this machine's cores with the server.
 
-The goal (DESIGN.md §5): a change is on the TV within 1 s, p95, on every scenario (a change a board never
-showed counts as later than any). Each scenario's p50 and p95 are printed against the goal and against the
-polling board's staleness from the same run; the script exits 1 when a scenario misses the goal or the
-polling baseline could not be measured.
+The goal (issue 10): a change is on the TV within 250 ms, p95, with 50 boards open, when the server's own
+process commits it (operator POST) or PostgreSQL NOTIFY wakes the workers; within 1 s when another process
+commits it on SQLite (the feed poll). A change a board never showed counts as later than any. Each scenario's
+p50 and p95 are printed against its goal and against the polling board's staleness from the same run; the
+script exits 1 when a scenario misses its goal or the polling baseline could not be measured.
 
 The server, the changes and the pages live in bench/board/ (server.py, changes.py, pages.py).
 
-Run: .venv/bin/python bench/board_latency.py [--changes 100] [--boards 1,50] [--engines sqlite,postgresql]
+Run: .venv/bin/python bench/board_latency.py [--changes 30] [--boards 50] [--engines sqlite,postgresql]
      [--quick]   (needs /usr/bin/chromium; PostgreSQL at 127.0.0.1:5432, trust auth, user postgres)
 """
 import argparse
@@ -57,7 +58,8 @@ from common import database  # noqa: E402
 from board.server import (THREADS, WORKERS, CpuMeter, prepare, report_log, server,  # noqa: E402
                           stream_split, worker_pids)
 
-GOAL_P95 = 1.0        # seconds: a change is on the TV within 1 s, p95 (DESIGN.md §5)
+GOAL_P95 = 0.25       # seconds: a change is on the TV within 250 ms, p95, when the process or NOTIFY wakes it
+GOAL_CROSS_P95 = 1.0  # ... and within 1 s when it comes from another process through SQLite's feed poll
 TIMEOUT = 5.0         # a change not shown on a board within this is a miss
 GAP = 0.3             # seconds at least from one commit to the next, and after every board has it ...
 JITTER = 0.5          # ... plus a random 0-0.5 s: change times fall at random phases of the 0.5 s feed poll
@@ -155,6 +157,11 @@ def report(results: list[Result], baseline: Result | None) -> None:
               "random times)")
 
 
+def goal_for(result: Result) -> float:
+    """The scenario's goal (issue 10): 1 s through SQLite's cross-process poll, 250 ms otherwise."""
+    return GOAL_CROSS_P95 if "feed poll" in result.name else GOAL_P95
+
+
 def goal_p95(result: Result) -> float:
     """p95 over every (board, change) the scenario expected; one never shown counts as infinitely late."""
     return pct(result.latencies + [math.inf] * (result.expected - len(result.latencies)), 95)
@@ -162,7 +169,8 @@ def goal_p95(result: Result) -> float:
 
 def judge(results: list[Result], baseline: Result | None) -> list[str]:
     """Each scenario against the goal and the polling baseline of the same run; returns the goals missed."""
-    print(f"\ngoal: a change on the TV within {ms(GOAL_P95)}, p95 (a change never shown is later than any)")
+    print(f"\ngoal: a change on the TV within {ms(GOAL_P95)}, p95, woken in process or by NOTIFY; within "
+          f"{ms(GOAL_CROSS_P95)} from another process through SQLite's poll (a change never shown is later than any)")
     missed = []
     if baseline is None or not baseline.latencies or len(baseline.latencies) < baseline.expected:
         seen = f"{len(baseline.latencies)}/{baseline.expected} changes" if baseline else "nothing"
@@ -174,16 +182,16 @@ def judge(results: list[Result], baseline: Result | None) -> list[str]:
     for r in results:
         p95 = goal_p95(r)
         shown = ms(p95) if math.isfinite(p95) else "never shown"
-        line = f"{r.name}, {r.boards} board(s): p95 {shown} (goal {ms(GOAL_P95)})"
+        line = f"{r.name}, {r.boards} board(s): p95 {shown} (goal {ms(goal_for(r))})"
         if r.latencies:
             p50 = pct(r.latencies, 50)
             line += f", p50 {ms(p50)}"
             if poll_mean is not None:
                 line += f"; polling's mean is {poll_mean / p50:,.0f}x this p50"
                 line += f", its p95 {poll_p95 / p95:,.0f}x this p95" if math.isfinite(p95) else ""
-        print(f"  {'met   ' if p95 <= GOAL_P95 else 'MISSED'} {line}")
-        if p95 > GOAL_P95:
-            missed.append(f"{r.name}, {r.boards} board(s): p95 {shown} > {ms(GOAL_P95)}")
+        print(f"  {'met   ' if p95 <= goal_for(r) else 'MISSED'} {line}")
+        if p95 > goal_for(r):
+            missed.append(f"{r.name}, {r.boards} board(s): p95 {shown} > {ms(goal_for(r))}")
     return missed
 
 
@@ -283,16 +291,16 @@ def polling_baseline(pool: BoardPool, kiosk: str, changer: Changer, stations: li
 def main() -> int:
     """Run the scenarios asked for; 1 when a scenario misses the goal."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--changes", type=int, help="changes per scenario (default 100; --quick 10)")
-    parser.add_argument("--boards", help="board counts, comma-separated (default 1,50; --quick 1,5)")
+    parser.add_argument("--changes", type=int, help="changes per scenario (default 30; --quick 10)")
+    parser.add_argument("--boards", help="board counts, comma-separated (default 50; --quick 1,5)")
     parser.add_argument("--engines", default="sqlite,postgresql", help="sqlite and/or postgresql")
-    parser.add_argument("--poll-changes", type=int, help="changes for the polling baseline (default 20; --quick 3)")
+    parser.add_argument("--poll-changes", type=int, help="changes for the polling baseline (default 6; --quick 3)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 changes, 1 and 5 boards, 3 polled")
-    parser.add_argument("--operator-boards", default="1",
-                        help="board counts at which SQLite also runs the operator-POST path (default 1)")
+    parser.add_argument("--operator-boards", default="1,5,50",
+                        help="board counts at which SQLite also runs the operator-POST path (default 1,5,50)")
     parser.add_argument("--seed", type=int, default=42)
     options = parser.parse_args()
-    for name, full, quick in (("changes", 100, 10), ("boards", "1,50", "1,5"), ("poll_changes", 20, 3)):
+    for name, full, quick in (("changes", 30, 10), ("boards", "50", "1,5"), ("poll_changes", 6, 3)):
         if getattr(options, name) is None:
             setattr(options, name, quick if options.quick else full)
     options.boards = [int(n) for n in options.boards.split(",") if n.strip()]
@@ -302,14 +310,12 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown engine(s): {', '.join(sorted(unknown))}")
     options.baseline_on = "sqlite" if "sqlite" in engines else engines[0]
-    if THREADS < max(options.boards) + 10:
-        parser.error(f"at most {THREADS - 10} boards per run (gunicorn threads per worker: {THREADS})")
 
     from playwright.sync_api import sync_playwright
 
     print(f"machine: {machine()}")
     print(f"{options.changes} changes per scenario, boards {options.boards}, engines {engines}; "
-          f"gunicorn gthread, {THREADS} threads per worker")
+          f"gunicorn StreamingThreadWorker, {THREADS} threads per worker (streams beside them)")
     rng = random.Random(options.seed)
     results: list[Result] = []
     wakes: dict[str, dict[str, tuple[float, float]]] = {}

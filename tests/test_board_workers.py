@@ -33,7 +33,7 @@ def gunicorn(app, database_url, tmp_path, dialect):
     db.session.commit()
     db.session.remove()
     server = Gunicorn(database_url, tmp_path, WEB_CONCURRENCY="2", GUNICORN_THREADS="8",
-                      FLOORBOOK_BOARD_HEARTBEAT_SECONDS="1",
+                      FLOORBOOK_BOARD_STREAMS_PER_SCREEN="10", FLOORBOOK_BOARD_HEARTBEAT_SECONDS="1",
                       FLOORBOOK_BOARD_POLL_SECONDS="60" if dialect == "postgresql" else "0.2").start()
     try:
         for _ in range(100):

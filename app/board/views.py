@@ -1,7 +1,8 @@
 """Board views: the kiosk page, its stream and polling fallback (no login), and screen administration."""
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, stream_with_context, url_for
 
 from app.board import bp
+from app.board.notifier import Refused, notifier_for
 from app.board.schemas import ScreenSchema
 from app.board.stream import board_stream
 from app.services.core.errors import DomainError
@@ -25,13 +26,20 @@ def screen(token: str):
 
 @bp.get("/board/<token>/events")
 def events(token: str):
-    """The live stream: replays after Last-Event-ID (or ?since=), then changed tiles and heartbeats."""
+    """The live stream: what changed after Last-Event-ID (or ?since=), then changed tiles and heartbeats;
+    429 with Retry-After beyond the per-screen or per-process cap."""
     found = boards.screen_for_token(token)
     since = request.headers.get("Last-Event-ID", type=int)
     if since is None:
         since = request.args.get("since", type=int)  # the position the page was rendered at
+    try:
+        ticket = notifier_for(current_app).admit(found.id, found.area_id)
+    except Refused as refused:
+        return Response(f"{refused}\n", status=429, mimetype="text/plain",
+                        headers={"Retry-After": str(refused.retry_after), "Cache-Control": "no-store"})
     db.session.remove()
-    response = Response(stream_with_context(board_stream(found.id, since)), mimetype="text/event-stream")
+    response = Response(stream_with_context(board_stream(ticket, since)), mimetype="text/event-stream")
+    response.call_on_close(ticket.release)  # also when the stream never started
     response.headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     return response
 
@@ -62,7 +70,8 @@ def create_screen():
         data = load_form(ScreenSchema())
         created = boards.create_screen(data["name"], data["area_id"], current_actor())
     except DomainError as error:
-        return render_template("board/admin.html", screens=boards.screens(), areas=all_areas(), error=error), error.status
+        page = render_template("board/admin.html", screens=boards.screens(), areas=all_areas(), error=error)
+        return page, error.status
     flash(f"Board screen “{created.name}” created. Open its kiosk URL on the TV.")
     return redirect(url_for("board.screens"), code=303)
 

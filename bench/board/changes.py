@@ -130,41 +130,37 @@ class HttpChanger(Changer):
 # ---- the cost of one stream wake ----------------------------------------------------------------
 
 def wake_cost(app: Flask, changer: Changer, station_id: int, rounds: int = 30) -> dict[str, tuple[float, float]]:
-    """Median (wall, CPU) seconds of one stream wake after one change, done as app.board.stream does it: read
-    the screen (a revoked one ends the stream), read the feed after the last position, then either build the
-    board and render the changed tiles ("first": the first stream of a process at that position) or take that
-    render from the process's notifier ("shared": every other stream of the same screen at the same position)."""
-    from app.board import stream
-    from app.board.notifier import Notifier
-    from app.database import read_only
-    from app.models import BoardScreen
+    """Median (wall, CPU) seconds of one stream wake after one change, done as app.board.stream does it: the
+    first stream of a process to wake brings the area's board up to date (re-reads and re-renders the changed
+    tile and the header: "first"); every other stream takes the shared message for its marks ("shared")."""
+    from app.board.snapshot import AreaBoard
     from app.services.board import boards
 
-    with app.test_request_context():
-        screen_id = db.session.scalar(select(BoardScreen.id))
-        last = boards.latest_event_id()
-        db.session.remove()
     changer.change(station_id)
-
-    def wake(notifier: Notifier) -> str:
-        read_only(db.session)
-        screen = db.session.get(BoardScreen, screen_id)  # the stream reads its screen (revoked?) on each wake
-        assert screen.revoked_at is None
-        message, _ = stream._changes(notifier, screen, last, full=False)
-        db.session.remove()
-        assert message, "the wake found no change to send"
-        return message
-
-    costs = {}
-    shared = Notifier(app)  # not subscribed: no watcher threads, only its render cache
     with app.test_request_context():
-        wake(shared)  # the first stream's render, which the others then share
-        for kind, notifier_for_round in (("first", lambda: Notifier(app)), ("shared", lambda: shared)):
+        row = boards.latest_event_id()
+        board = AreaBoard(None)
+        board.catch_up(lambda applied: (0, {}, row - 1))  # the board as it stood before the change
+
+        def first() -> str:
+            fresh = AreaBoard(None)
+            fresh.tiles, fresh.header, fresh.stamp = dict(board.tiles), board.header, board.stamp
+            fresh.applied, fresh.position, fresh.minute, fresh._frame = 0, row - 1, board.minute, board._frame
+            fresh.catch_up(lambda applied: (1, {station_id: row}, row))
+            text, _, _ = fresh.message(board.stamp, row - 1)
+            assert f'id="tile-{station_id}"' in text, "the wake found no change to send"
+            return text
+
+        costs = {}
+        first()
+        shared = AreaBoard(None)
+        shared.__dict__.update(board.__dict__)
+        shared.catch_up(lambda applied: (1, {station_id: row}, row))
+        for kind, wake in (("first", first), ("shared", lambda: shared.message(board.stamp, row - 1)[0])):
             walls, cpus = [], []
             for _ in range(rounds):
-                notifier = notifier_for_round()
                 wall, cpu = time.perf_counter(), time.process_time()
-                wake(notifier)
+                wake()
                 walls.append(time.perf_counter() - wall)
                 cpus.append(time.process_time() - cpu)
             costs[kind] = (statistics.median(walls), statistics.median(cpus))

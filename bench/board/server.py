@@ -24,7 +24,8 @@ from app.extensions import db  # noqa: E402
 from app.models import User  # noqa: E402
 from app.services.core.audit import Actor  # noqa: E402
 
-THREADS = 80          # gunicorn threads per worker: each open stream holds one
+THREADS = 16          # gunicorn threads per worker, as shipped: streams hold none (app/serving.py)
+STREAMS_PER_SCREEN = 100  # the bench's TVs all open one screen's URL; a plant gives each TV its own
 WORKERS = {"sqlite": 1, "postgresql": 2}
 
 
@@ -58,7 +59,8 @@ def server(url: str, instance: Path, workers: int, log: Path) -> Iterator[tuple[
     """gunicorn (gthread, gunicorn.conf.py) on a free loopback port until /healthz answers; killed afterwards."""
     port = free_port()
     env = dict(os.environ, FLOORBOOK_ENV="development", DATABASE_URL=url, FLOORBOOK_INSTANCE=str(instance),
-               HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY=str(workers), GUNICORN_THREADS=str(THREADS))
+               HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY=str(workers), GUNICORN_THREADS=str(THREADS),
+               FLOORBOOK_BOARD_STREAMS_PER_SCREEN=str(STREAMS_PER_SCREEN))
     with open(log, "ab") as out:
         proc = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -51,7 +51,8 @@
     lastMessage = Date.now();
     stopPolling();
     body.dataset.stream = "open";
-    if (event.detail && event.detail.type === "revoked") { window.location.reload(); }
+    // revoked: the page answers 404 now; layout: a station came or went, the whole page is rendered anew.
+    if (event.detail && (event.detail.type === "revoked" || event.detail.type === "layout")) { window.location.reload(); }
     tickClock();
   });
 

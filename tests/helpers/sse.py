@@ -1,6 +1,7 @@
 """A small Server-Sent Events reader over http.client for stream tests (no browser needed)."""
 import http.client
 import queue
+import socket
 import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -22,11 +23,12 @@ class EventStream:
         parts = urlsplit(url)
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
         self.conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers or {})
+        self.sock = self.conn.sock  # the response takes it over when the server will close the connection
         self.response = self.conn.getresponse()
         self.status = self.response.status
         self.headers = dict(self.response.getheaders())
         self.messages: queue.Queue[Message | None] = queue.Queue()
-        self.local_port = self.conn.sock.getsockname()[1] if self.conn.sock else None
+        self.local_port = self.sock.getsockname()[1] if self.sock else None
         if self.status == 200:
             threading.Thread(target=self._read, daemon=True).start()
 
@@ -56,5 +58,11 @@ class EventStream:
                 return message
 
     def close(self) -> None:
-        """Drop the connection."""
+        """Drop the connection (shut down first: the reader thread holds the response's lock while it waits
+        for data, so a bare close would wait for the server's next message)."""
+        if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.conn.close()

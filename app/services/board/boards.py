@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager
 
 from app.services.core.errors import DomainError
 from app.extensions import db
@@ -100,11 +100,29 @@ def screen_for_token(token: str) -> BoardScreen:
 
 def screen_stations(screen: BoardScreen) -> list[Station]:
     """The stations a screen shows, in area, line, station order."""
-    query = (select(Station).join(Line).join(Area).options(selectinload(Station.line).selectinload(Line.area))
+    return area_stations(screen.area_id)
+
+
+def area_stations(area_id: int | None, station_ids: set[int] | None = None) -> list[Station]:
+    """The stations of an area (None: the whole site), or only those of station_ids, in board order."""
+    query = (select(Station).join(Station.line).join(Line.area)
+             .options(contains_eager(Station.line).contains_eager(Line.area))  # one query, not three
              .order_by(Area.name, Line.name, Station.name))
-    if screen.area_id is not None:
-        query = query.where(Line.area_id == screen.area_id)
+    if area_id is not None:
+        query = query.where(Line.area_id == area_id)
+    if station_ids is not None:
+        query = query.where(Station.id.in_(station_ids))
     return list(db.session.scalars(query))
+
+
+def header_view(area_id: int | None, summary: Summary, position: int, now: datetime | None = None) -> BoardView:
+    """The header of an area's board (no tiles): title, shift and the totals given."""
+    now = now or utcnow()
+    site = db.session.scalar(select(Site))
+    area = db.session.get(Area, area_id) if area_id is not None else None
+    return BoardView(title=area.name if area else site.name, site_name=site.name,
+                     shift=shift_at(site.shift_pattern, site.timezone, now), tiles=[], last_event_id=position,
+                     summary=summary)
 
 
 def latest_event_id() -> int:
@@ -116,6 +134,25 @@ def events_after(event_id: int, limit: int = 1000) -> list[BoardEvent]:
     """Feed rows after event_id, oldest first (Last-Event-ID replay)."""
     return list(db.session.scalars(select(BoardEvent).where(BoardEvent.id > event_id)
                                    .order_by(BoardEvent.id).limit(limit)))
+
+
+def feed_rows(after: int, also: set[int], limit: int = 1000) -> list[tuple[int, str, int | None]]:
+    """(id, kind, station_id) of feed rows after `after` and of the ids in `also` (rows of transactions that
+    were still open when later ids were read), oldest first."""
+    condition = BoardEvent.id > after
+    if also:
+        condition = condition | BoardEvent.id.in_(sorted(also))
+    query = select(BoardEvent.id, BoardEvent.kind, BoardEvent.station_id).where(condition)
+    return [tuple(row) for row in db.session.execute(query.order_by(BoardEvent.id).limit(limit))]
+
+
+def revoked_among(screen_ids: set[int]) -> set[int]:
+    """Which of these screens are revoked (or gone)."""
+    if not screen_ids:
+        return set()
+    live = set(db.session.scalars(select(BoardScreen.id).where(BoardScreen.id.in_(screen_ids),
+                                                               BoardScreen.revoked_at.is_(None))))
+    return set(screen_ids) - live
 
 
 def board_view(screen: BoardScreen, now: datetime | None = None) -> BoardView:

@@ -1,0 +1,231 @@
+"""200 open board streams against the tablets: /healthz p99 and autosave p99 with 200 streams open, against the
+same with none open, measured in the same run on gunicorn as shipped (gunicorn.conf.py: StreamingThreadWorker).
+
+A fresh database gets the demo plant, --tablets operator sessions with a draft each (bench/load/plant.py) and
+whole-site board screens. In each phase every tablet saves an answer every --period seconds on its own
+keep-alive connection (the pace of a person, so latency is what is measured, not the saturated throughput
+of a closed loop) while one more thread asks /healthz in a loop, for --seconds. Phases
+alternate none / open / open / none / none / open ... (--rounds pairs; ABBA order, so a drift of the
+machine's load over the run falls on both sides alike); an "open" phase first opens --streams SSE streams (4
+per screen, the per-screen cap) and waits until every one has its first message, and a reader thread
+drains them all the while, as TVs do: every save moves the feed, so every stream gets the changed tile.
+Each figure pools its phases' requests. The streams are closed at the end of each open phase.
+
+Goal (issue 10): with 200 streams open, /healthz p99 and autosave p99 within 10 % of their value with none
+open. Exits 1 when missed, or when a stream was refused or a request failed.
+
+Run: .venv/bin/python bench/board_streams.py [--streams 200] [--tablets 16] [--period 0.5] [--seconds 6] [--rounds 1]
+     [--engine sqlite|postgresql]
+"""
+import argparse
+import http.client
+import selectors
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import database  # noqa: E402
+from load.drive import Server, _post, new_key  # noqa: E402
+from load.plant import prepare  # noqa: E402
+
+PORT = 18121
+TOLERANCE = 1.10
+PER_SCREEN = 4
+
+
+def screens(url: str, folder: Path, count: int) -> list[str]:
+    """count whole-site board screens; their tokens."""
+    from app import create_app
+    from app.config import TestingConfig
+    from app.extensions import db
+    from app.services.board import boards
+    from app.services.core.audit import Actor
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=str(folder / "instance"))
+    with app.app_context():
+        tokens = [boards.create_screen(f"Bench TV {n}", None, Actor(None)).token for n in range(count)]
+        db.session.remove()
+        db.engine.dispose()
+    return tokens
+
+
+class Streams:
+    """n SSE connections, each drained by one selector thread; open() returns once each has a first message."""
+
+    def __init__(self, tokens: list[str], n: int) -> None:
+        self.paths = [f"/board/{tokens[k // PER_SCREEN]}/events" for k in range(n)]
+        self.sockets: list[socket.socket] = []
+        self.refused = 0
+        self.received = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def open(self) -> None:
+        for path in self.paths:
+            sock = socket.create_connection(("127.0.0.1", PORT), timeout=30)
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode())
+            first = sock.recv(65536)
+            if not first.startswith(b"HTTP/1.1 200"):
+                self.refused += 1
+            self.sockets.append(sock)
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        selector = selectors.DefaultSelector()
+        for sock in self.sockets:
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ)
+        while not self._stop.is_set():
+            for key, _ in selector.select(timeout=0.2):
+                try:
+                    data = key.fileobj.recv(1 << 16)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    selector.unregister(key.fileobj)
+                self.received += len(data)
+        selector.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+        for sock in self.sockets:
+            sock.close()
+
+
+def healthz_loop(stop: threading.Event, latencies: list[float], errors: list[str]) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    while not stop.is_set():
+        began = time.perf_counter()
+        try:
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                errors.append(f"healthz {response.status}")
+            else:
+                latencies.append(time.perf_counter() - began)
+        except (OSError, http.client.HTTPException) as failure:
+            errors.append(f"healthz {type(failure).__name__}")
+            connection.close()
+    connection.close()
+
+
+def paced(make, period: float, seconds: float, latencies: list[float], errors: list[str]) -> None:
+    """One tablet on its own keep-alive connection, a save every `period` seconds (as a person types), for
+    seconds; each save's latency (a save that takes longer than the period delays the next, as on a tablet)."""
+    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+    start = time.monotonic()
+    n = 0
+    while (due := start + n * period) < start + seconds:
+        time.sleep(max(0.0, due - time.monotonic()))  # pacing the load, not waiting for a result
+        began = time.perf_counter()
+        try:
+            status, body = _post(connection, *make(n))
+            if status == 200:
+                latencies.append(time.perf_counter() - began)
+            else:
+                errors.append(f"save {status}: {body[:100]!r}")
+        except (OSError, http.client.HTTPException) as failure:
+            errors.append(f"save {type(failure).__name__}")
+            connection.close()
+        n += 1
+    connection.close()
+
+
+def phase(sessions, saver, period: float, seconds: float, saves: list, health: list, errors: list) -> None:
+    """The tablets saving at their pace and /healthz asked in a loop, for seconds."""
+    stop = threading.Event()
+    prober = threading.Thread(target=healthz_loop, args=(stop, health, errors))
+    tablets = [threading.Thread(target=paced, args=(saver(s), period, seconds, saves, errors)) for s in sessions]
+    for thread in [prober, *tablets]:
+        thread.start()
+    for thread in tablets:
+        thread.join()
+    stop.set()
+    prober.join()
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[98] * 1000
+
+
+def main() -> int:
+    """Measure; 1 when a goal is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--tablets", type=int, default=16)
+    parser.add_argument("--period", type=float, default=0.5, help="seconds between one tablet's saves")
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--engine", default="sqlite")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="fb-board-streams-"))
+    figures = {False: ([], [], []), True: ([], [], [])}  # open? -> (saves, healthz, errors)
+    refused = received = 0
+    try:
+        with database(args.engine, folder) as url:
+            sessions = prepare(url, folder, args.tablets)
+            per_phase = -(-args.streams // PER_SCREEN)
+            tokens = screens(url, folder, per_phase * args.rounds * 2)
+
+            def saver(tablet):
+                def make(n: int):
+                    path, fields, _ = tablet.saves[n % len(tablet.saves)]
+                    return path, fields, {"Cookie": tablet.cookie, "X-CSRFToken": tablet.csrf, "HX-Request": "true",
+                                          "Idempotency-Key": new_key()}
+                return make
+
+            order = [with_streams for _ in range(args.rounds) for with_streams in (False, True, True, False)]
+            with Server("wsgi:app", url, folder, PORT) as server:
+                phase(sessions, saver, args.period, 1.0, [], [], [])  # warm every worker up before measuring
+                opened = 0
+                for with_streams in order:
+                    streams = None
+                    if with_streams:  # new screens each time: the last phase's closed streams may still count
+                        streams = Streams(tokens[opened * per_phase:(opened + 1) * per_phase], args.streams)
+                        streams.open()
+                        opened += 1
+                    saves, health, errors = figures[with_streams]
+                    phase(sessions, saver, args.period, args.seconds, saves, health, errors)
+                    if streams:
+                        streams.close()
+                        refused += streams.refused
+                        received += streams.received
+                logged = server.errors()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    missed = []
+    print(f"board streams: {args.engine}, gunicorn as shipped, {args.tablets} tablets saving every {args.period:g} s, "
+          f"{args.rounds * 2} phases of {args.seconds:g} s each way (ABBA)")
+    for label, index in (("autosave", 0), ("/healthz", 1)):
+        none, many = p99(figures[False][index]), p99(figures[True][index])
+        print(f"  {label:9} p99: none open {none:6.1f} ms   {args.streams} open {many:6.1f} ms   "
+              f"ratio {many / none:.2f} (goal <= {TOLERANCE:.2f})   requests {len(figures[False][index])} / "
+              f"{len(figures[True][index])}")
+        if many > none * TOLERANCE:
+            missed.append(f"{label} p99 {many:.1f} ms > {TOLERANCE:.2f} x {none:.1f} ms")
+    print(f"  streams refused {refused}, bytes the streams received {received / 1e6:.1f} MB")
+    errors = figures[False][2] + figures[True][2]
+    for line in sorted(set(errors))[:5] + logged[:5]:
+        print(f"  error: {line[:200]}")
+    if refused or errors:
+        missed.append(f"{refused} streams refused, {len(errors)} request errors")
+    for line in missed:
+        print(f"MISSED {line}")
+    print("goal met" if not missed else f"{len(missed)} goal(s) missed")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
