@@ -2,7 +2,7 @@
 import io
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from PIL import Image
