@@ -61,7 +61,11 @@ test: debs-test $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)
 
 bench: debs-test $(VENV)/.installed-test
-	@set -e; for f in $(filter-out bench/common.py,$(wildcard bench/*.py)); do echo "== $$f"; $(BIN)/python $$f; done
+	@# Every bench runs, even after one misses its goal; the target fails at the end naming those that missed.
+	@# bare_insert.py and ceilings.py are the apps autosave_load.py serves beside the real one, not benches.
+	@failed=""; for f in $(filter-out bench/common.py bench/bare_insert.py bench/ceilings.py,$(wildcard bench/*.py)); do \
+	  echo "== $$f"; $(BIN)/python $$f || failed="$$failed $$f"; done; \
+	  if [ -n "$$failed" ]; then echo "goals missed:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache
