@@ -31,6 +31,17 @@ COUNT = 1000
 UNSTORED = 3  # clones whose PDF is not stored yet: the export renders them inline and counts them
 
 
+def signed_with_stored_pdf(app, db, as_user, users, make_record):
+    """A record signed by the inspector, its PDF stored by the worker: (record, its version, the PDF, jobs run)."""
+    app.config["PUBLIC_URL"] = "https://floorbook.test"
+    record = make_record(users.operator)
+    sign(as_user(users.inspector), record)
+    ran = worker.run_due("test")
+    db.session.expire_all()
+    first = record.versions[-1]
+    return record, first, pdf.read_stored(pdf.stored_states([first])[first.id]), ran
+
+
 def clone_signed(db, record, count: int) -> list[int]:
     """count - 1 copies of a signed record (own ids, documents, hashes and signatures), inserted in bulk;
     their version ids."""
@@ -83,15 +94,10 @@ def progress_text(app, client, export_id: str) -> tuple[str, str]:
 def test_bulk_export_of_a_thousand_signed_records(app, as_user, users, make_record, db):
     """The streamed ZIP holds every record's stored PDF byte for byte and index.csv with 1,000 matching rows;
     meanwhile the progress region counts records out, then says done (with the 3 rendered on the way)."""
-    app.config["PUBLIC_URL"] = "https://floorbook.test"
-    record = make_record(users.operator)
-    sign(as_user(users.inspector), record)
+    record, first, template, ran = signed_with_stored_pdf(app, db, as_user, users, make_record)
     # The submit's job was still queued at the signature, so the signature's was the same job (dedupe):
     # one real rendering, of the signed state.
-    assert worker.run_due("test") == 1
-    db.session.expire_all()
-    first = record.versions[-1]
-    template = pdf.read_stored(pdf.stored_states([first])[first.id])
+    assert ran == 1
     clones = clone_signed(db, record, COUNT)
     expected = seed_stored_pdfs(db, clones[UNSTORED:], template)
     expected[first.id] = template
@@ -131,14 +137,9 @@ def test_a_streamed_export_outlasts_gunicorns_worker_timeout(app, as_user, users
                                                             tmp_path):
     """Under gunicorn as shipped (gthread) with a 3 s worker timeout, an export that streams for longer (eight
     PDFs rendered on the way, after the PDF process starts) arrives whole, and no worker is killed."""
-    app.config["PUBLIC_URL"] = "https://floorbook.test"
-    record = make_record(users.operator)
-    sign(as_user(users.inspector), record)
-    worker.run_due("test")
-    db.session.expire_all()
-    first = record.versions[-1]
+    record, _first, template, _ran = signed_with_stored_pdf(app, db, as_user, users, make_record)
     clones = clone_signed(db, record, 40)
-    seed_stored_pdfs(db, clones[8:], pdf.read_stored(pdf.stored_states([first])[first.id]))
+    seed_stored_pdfs(db, clones[8:], template)
     auditor = users.auditor.username
     db.session.remove()
     server = Gunicorn(database_url, tmp_path, GUNICORN_CMD_ARGS="--timeout 3",

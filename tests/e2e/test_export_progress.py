@@ -3,10 +3,8 @@ import zipfile
 
 from playwright.sync_api import expect
 
-from app.services.jobs import worker
-from app.services.records import pdf
 from tests.e2e.test_search_flow import records_page
-from tests.test_bulk_export import clone_signed, seed_stored_pdfs
+from tests.test_bulk_export import clone_signed, seed_stored_pdfs, signed_with_stored_pdf
 from tests.test_signing import as_user, sign  # noqa: F401  (fixture and helper)
 
 COUNT = 300
@@ -15,14 +13,9 @@ COUNT = 300
 def test_download_zip_counts_the_records_then_says_done(app, users, make_record, db, as_user, tablet_context,
                                                          request, tmp_path):
     """Download ZIP of PDFs saves every record's PDF; its status line polls until 'Done: 300 of 300 records.'"""
-    app.config["PUBLIC_URL"] = "https://floorbook.test"
-    record = make_record(users.operator)
-    sign(as_user(users.inspector), record)
-    worker.run_due("test")
-    db.session.expire_all()
-    first = record.versions[-1]
+    record, _first, template, _ran = signed_with_stored_pdf(app, db, as_user, users, make_record)
     clones = clone_signed(db, record, COUNT)
-    seed_stored_pdfs(db, clones, pdf.read_stored(pdf.stored_states([first])[first.id]))
+    seed_stored_pdfs(db, clones, template)
     auditor = users.auditor.username
     live_server = request.getfixturevalue("live_server")
     page = records_page(tablet_context, live_server, auditor)
