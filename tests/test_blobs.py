@@ -16,11 +16,12 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.config import TestingConfig
 from app.extensions import db as _db
-from app.models import Attachment, Blob, RenderedPdf, Signature
+from app.models import Attachment, Blob, RenderedPdf
 from app.services.core import blobs
 from app.services.core.blobs import CHUNK_BYTES, BlobDamaged, BlobMissing, init_blobs
 from app.services.records import pdf
 from tests.helpers.photos import jpeg_with_exif, png
+from tests.test_pdf import sign
 
 STORES = ["folder", "database"]
 
@@ -174,13 +175,6 @@ def test_a_missing_photo_blob_is_a_clear_404_not_a_crash(app, db, login, users, 
     blobs.store().path(attachment.derivative_sha256).unlink()
     response = operator.get(f"/floor/photos/{attachment.sha256}.jpg")
     assert response.status_code == 404 and "not in the blob store" in response.get_data(as_text=True)
-
-
-def sign(version, signer) -> None:
-    _db.session.add(Signature(record_version_id=version.id, content_sha256=version.sha256, signer_id=signer.id,
-                             printed_name=signer.printed_name, role="inspector", meaning="Reviewed",
-                             statement="Reviewed.", auth_method="password re-entered"))
-    _db.session.commit()
 
 
 def test_a_signed_pdf_is_archived_in_the_store_with_its_photo_embedded(app, db, login, users, make_record,

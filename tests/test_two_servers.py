@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Attachment, Blob, DowntimeEvent, RenderedPdf, Signature
+from app.models import Attachment, Blob, DowntimeEvent, RenderedPdf
 from app.services.board import boards
 from app.services.core.audit import Actor
 from app.services.core.blobs import init_blobs
@@ -31,6 +31,7 @@ from tests.helpers.builders import PASSWORD
 from tests.helpers.gunicorn import Gunicorn
 from tests.helpers.photos import jpeg_with_exif
 from tests.helpers.sse import EventStream
+from tests.test_pdf import sign
 
 _TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -104,13 +105,6 @@ def two_servers(app, database_url, shared_store, tmp_path):
     finally:
         for server in servers:
             server.stop()
-
-
-def sign(version, signer) -> None:
-    db.session.add(Signature(record_version_id=version.id, content_sha256=version.sha256, signer_id=signer.id,
-                             printed_name=signer.printed_name, role="inspector", meaning="Reviewed",
-                             statement="Reviewed.", auth_method="password re-entered"))
-    db.session.commit()
 
 
 def test_any_server_serves_any_file_and_boards_hear_every_server(plant, users, start_draft, make_record, dialect,
