@@ -44,12 +44,9 @@ def version_pdf(record_id: str, number: int):
 def _pdf_response(submission, version) -> Response:
     stored = pdf_service.pdf_for(version, generated_by=current_user.printed_name, base_url=public_base_url())
     name = f"{submission.id}-v{version.version}.pdf"
-    if stored.stored:  # the archived copy, from the blob store: any server serves the same bytes
-        response = send_file(io.BytesIO(stored.read_bytes()), mimetype="application/pdf", download_name=name,
-                             etag=stored.sha256)
-    else:
-        response = Response(stored.data, mimetype="application/pdf")
-        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    # The archived copy, from the blob store: any server serves the same bytes.
+    response = send_file(io.BytesIO(stored.read_bytes()), mimetype="application/pdf", download_name=name,
+                         etag=stored.sha256)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

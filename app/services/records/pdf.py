@@ -30,20 +30,15 @@ _LOCK_SPACE = 0x70646600  # "pdf\0": the first key of pg_advisory_xact_lock(int,
 
 @dataclass(frozen=True)
 class StoredPdf:
-    """A record PDF: archived in the blob store under its sha256, or the bytes of a copy that is not archived (data)."""
+    """A record PDF archived in the blob store under its sha256 (every state is archived: RecordState.worth_storing)."""
 
     sha256: str
     size: int
-    data: bytes | None = None
-
-    @property
-    def stored(self) -> bool:
-        """True when the PDF is the archived copy in the blob store."""
-        return self.data is None
+    stored: bool = True
 
     def read_bytes(self) -> bytes:
-        """The PDF bytes, from memory or from the blob store."""
-        return self.data if self.data is not None else read_stored(self.sha256)
+        """The PDF bytes, from the blob store."""
+        return read_stored(self.sha256)
 
 
 @dataclass(frozen=True)
