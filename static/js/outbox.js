@@ -309,6 +309,7 @@
   /* ---------------------------------------------------------------- */
 
   async function start() {
+    const early = earlyAnswers(); // before anything else can be typed, with htmx now listening
     if (!me.id) {
       window.FloorbookSignOut.forgetPages(); // nobody signed in: no one's pages may stay in the cache
     }
@@ -322,9 +323,43 @@
       }
     }
     await refresh();
+    for (const input of early.filter((i) => i.isConnected && edited(i))) {
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
     restore();
     pages.keepForOffline();
     flush();
+  }
+
+  // An answer typed while the page's scripts were still loading (a slow link, a busy tablet) fired its
+  // change before htmx listened for it. Such fields are sent once the outbox is read, after what waits.
+  function edited(input) {
+    if (input.type === "radio" || input.type === "checkbox") {
+      return input.checked !== input.defaultChecked;
+    }
+    if (input.tagName === "SELECT") {
+      return Array.from(input.options).some((o) => o.selected !== o.defaultSelected);
+    }
+    if (input.type === "file" || input.type === "hidden") {
+      return false;
+    }
+    return input.value !== written(input);
+  }
+
+  // What the server wrote, as this kind of field holds it (a time field drops a ":00").
+  function written(input) {
+    if (input.tagName === "TEXTAREA") {
+      return input.defaultValue;
+    }
+    const probe = document.createElement("input");
+    probe.type = input.type;
+    probe.value = input.defaultValue;
+    return probe.value;
+  }
+
+  function earlyAnswers() {
+    return Array.from(document.querySelectorAll("[data-outbox] .item-form"), (form) =>
+      Array.from(form.querySelectorAll("input, select, textarea")).find(edited)).filter(Boolean);
   }
 
   // A page reloaded (from the worker's cache when offline) shows what is waiting for it.
@@ -380,9 +415,10 @@
     refresh: refresh, flush: flush, items: () => mine(),
     keepChange: (url, entries, element, kind) => keep(record(realUrl(url), "POST", entries, element, kind)),
   };
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start, { once: true });
-  } else {
+  // A deferred script runs before DOMContentLoaded, on which htmx starts: the outbox starts after it.
+  if (document.readyState === "complete") {
     start();
+  } else {
+    document.addEventListener("DOMContentLoaded", start, { once: true });
   }
 })();
