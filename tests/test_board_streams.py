@@ -213,6 +213,7 @@ class Tv:
         self.stream = EventStream(url, headers=headers)
         self.last_id: str | None = None
         self.shown: dict[int, str] = {}
+        self.events = 0  # board events read
 
     def shows(self, station_id: int, status: str, timeout: float = 5.0) -> bool:
         """Read board events until the station's tile is down or up as status says; False if the stream ends
@@ -226,6 +227,7 @@ class Tv:
             if message is None:
                 return False
             if message.event == "board":
+                self.events += 1
                 self.last_id = message.id
                 self.shown.update({int(sid): state for sid, state in TILE.findall(message.data)})
         return True
@@ -258,3 +260,20 @@ def test_changes_sent_equal_changes_shown_across_a_reconnect(stream_app, screen,
         shown += tv.shows(stations[n], status)
     tv.stream.close()
     assert (sent, shown) == (12, 12)
+
+
+def test_changes_close_together_go_out_as_one_event_and_none_is_lost(stream_app, screen, plant, users, request):
+    """The first change after a quiet spell goes out at once; those that follow within the send interval wait
+    for it and go together, each tile as it stands then."""
+    stream_app.config.update(BOARD_SEND_INTERVAL_MS=3000)
+    token, operator_id = screen.token, users.operator.id
+    stations = [s.id for s in sorted(plant.stations.values(), key=lambda s: s.name)][:4]
+    since = boards.latest_event_id()
+    tv = Tv(f"{request.getfixturevalue('live_server')}/board/{token}/events?since={since}")
+    first = toggle(stations[0], operator_id)
+    assert tv.shows(stations[0], first, timeout=2.5)  # at once, not after the interval
+    events_before = tv.events
+    rest = {station_id: toggle(station_id, operator_id) for station_id in stations[1:]}
+    assert all(tv.shows(station_id, status, timeout=6) for station_id, status in rest.items())
+    assert tv.events - events_before == 1
+    tv.stream.close()

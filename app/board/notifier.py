@@ -77,6 +77,7 @@ class Notifier:
         self.reads = 0  # feed queries made (the bench and tests count them)
         self._cond = threading.Condition()
         self._kick = threading.Event()
+        self._closing = threading.Event()  # set once, on close: what a pausing stream waits on
         self._threads: list[threading.Thread] = []
         self._streams: Counter[int] = Counter()
         self._areas: Counter[int | None] = Counter()
@@ -171,6 +172,10 @@ class Notifier:
             self.version += 1
             self._cond.notify_all()
 
+    def pause(self, seconds: float) -> None:
+        """Sleep up to seconds, woken early only by close (not by each change, as wait is)."""
+        self._closing.wait(max(0.0, seconds))
+
     def kick(self) -> None:
         """The feed may have moved: the reader reads it now."""
         self._kick.set()
@@ -178,6 +183,7 @@ class Notifier:
     def close(self) -> None:
         """Shutting down: streams end at their next wake, the threads stop."""
         self.closed = True
+        self._closing.set()
         self.wake()
         self._kick.set()
         for thread in self._threads:

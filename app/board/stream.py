@@ -7,6 +7,10 @@ board's stamp it last sent, and the feed position its TV has, from ?since= or La
 `board` event whose id is the feed position. A `heartbeat` event every HEARTBEAT seconds refreshes the
 header and clock, every REFRESH seconds the whole board is re-sent (a safety net: strings from memory),
 and a `layout` event asks the TV to reload when a station came or went. A revoked screen gets `revoked`.
+After a `board` event a stream rests BOARD_SEND_INTERVAL_MS before it looks again: the first change after a
+quiet spell goes out at once, the ones that follow it closely go together in the next event. At 30 saves a
+second across the plant, 200 streams then wake 800 times a second instead of 6,000, which is what leaves the
+tablets' requests their share of the process.
 """
 import time
 from collections.abc import Iterator
@@ -29,6 +33,7 @@ def board_stream(ticket: Ticket, since: int | None) -> Iterator[str]:
     app = current_app._get_current_object()
     notifier = notifier_for(app)
     heartbeat, refresh = app.config["BOARD_HEARTBEAT_SECONDS"], app.config["BOARD_REFRESH_SECONDS"]
+    rest = app.config["BOARD_SEND_INTERVAL_MS"] / 1000
     try:
         yield f"retry: {RETRY_MS}\n\n"
         stamp, position = None, since if since is not None else -1  # no position: send the whole board
@@ -52,6 +57,7 @@ def board_stream(ticket: Ticket, since: int | None) -> Iterator[str]:
             text, stamp, position = board.message(stamp, position)
             if text:
                 yield text
+                notifier.pause(rest)
             if now >= next_beat:
                 yield sse("heartbeat", board.header)
                 next_beat = now + heartbeat
