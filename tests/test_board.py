@@ -43,7 +43,7 @@ def test_kiosk_page_needs_no_login_and_shows_every_station(client, screen, plant
     for name in plant.stations:
         assert f">{name}</h2>" in html
     assert html.count('class="tile ') == len(plant.stations) and 'data-status="down"' not in html
-    assert f'sse-connect="/board/{screen.token}/events?since=' in html
+    assert f'data-events-url="/board/{screen.token}/events?since=' in html
 
 
 def test_area_screen_shows_only_its_area(client, plant, users, make_user):
@@ -107,7 +107,7 @@ def test_stream_sends_a_changed_tile_at_commit(stream_app, screen, plant, users,
     message = stream.next_event("board", timeout=3)
     assert int(message.id) > since
     assert f'id="tile-{press_id}"' in message.data and 'data-status="down"' in message.data
-    assert 'hx-swap-oob="true"' in message.data
+    assert 'id="board-header-slot"' in message.data  # the header's totals come with it
     stream.close()
 
 

@@ -161,7 +161,7 @@ def test_any_server_serves_any_file_and_boards_hear_every_server(plant, users, s
 
     # A TV on B: the board page, then the stream it names; a stop reported through A shows on it.
     page = urllib.request.urlopen(f"{server_b.url}/board/{token}", timeout=30).read().decode()
-    stream_path = html.unescape(re.search(r'sse-connect="([^"]+)"', page).group(1))
+    stream_path = html.unescape(re.search(r'data-events-url="([^"]+)"', page).group(1))
     tv = EventStream(f"{server_b.url}{stream_path}")
     try:
         assert tv.status == 200 and tv.headers["Content-Type"].startswith("text/event-stream")

@@ -106,7 +106,7 @@ class AreaBoard:
         fresh: dict[int, Entry] = {} if station_ids is None else self.tiles
         for tile in boards.build_tiles(stations, utcnow()):
             sid = tile.station.id
-            html = render_template("board/_tile.html", tile=tile, oob=True)
+            html = render_template("board/_tile.html", tile=tile)
             old = self.tiles.get(sid)
             stamp = old.stamp if old is not None and old.html == html else self.stamp + 1
             position = max(old.position if old else 0, touched.get(sid, 0), touched.get(EVERYTHING, 0),

@@ -31,8 +31,8 @@ OBSERVER = """
     }
   }
   window.__fbOpens = 0; window.__fbErrors = 0;
-  document.addEventListener('htmx:sseOpen', () => { window.__fbOpen = true; window.__fbOpens += 1; });
-  document.addEventListener('htmx:sseError', () => { window.__fbErrors += 1; });
+  document.addEventListener('floorbook:stream-open', () => { window.__fbOpen = true; window.__fbOpens += 1; });
+  document.addEventListener('floorbook:stream-error', () => { window.__fbErrors += 1; });
   document.addEventListener('DOMContentLoaded', () => {
     scan();
     new MutationObserver(scan).observe(document.body,

@@ -56,6 +56,7 @@
 
   // htmx fires htmx:load on each swapped-in element (and on <body> at start).
   document.addEventListener("htmx:load", (evt) => refresh(evt.target));
+  document.addEventListener("floorbook:swapped", (evt) => refresh(evt.target)); // the board's own swaps
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") {
       refresh(document);

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import Area, Line, Station
 from app.services.board import boards
-from app.services.floor import reasons
+from app.services.floor import downtime, reasons
 from app.services.core.audit import Actor
 from tests.e2e.signin import badge_sign_in
 
@@ -80,6 +80,32 @@ def test_board_fits_twenty_stations_without_scrolling(app, plant, users, browser
     clipped = page.evaluate("""[...document.querySelectorAll('.tile-name, .tile-status')]
         .filter(e => e.getBoundingClientRect().bottom > e.closest('.tile').getBoundingClientRect().bottom).length""")
     assert clipped == 0
+    tv.close()
+
+
+def test_a_refused_stream_polls_then_connects_by_itself_and_shows_changes_live(app, plant, users, browser, request):
+    token, operator_id = boards.create_screen("Hall TV", None, Actor(users.admin.id)).token, users.operator.id
+    press_id = plant.stations["Press 2"].id
+    code = reasons.downtime_tree()[0].children[0].code
+    live_server = request.getfixturevalue("live_server")
+    tv = browser.new_context(**TV)
+    tv.set_default_timeout(10_000)
+    refused = []
+
+    def busy_once(route):  # the first connection meets a server at its stream cap
+        if refused:
+            return route.continue_()
+        refused.append(route.request.url)
+        return route.fulfill(status=429, headers={"Retry-After": "3"}, body="too many streams")
+    tv.route(re.compile(r".*/board/[^/]+/events.*"), busy_once)
+    page = tv.new_page()
+    page.goto(f"{live_server}/board/{token}")
+    expect(page.locator("body")).to_have_class(re.compile(r"board--polling"))
+    expect(page.locator("body")).to_have_attribute("data-stream", "open")
+    expect(page.locator("body")).not_to_have_class(re.compile(r"board--polling"))
+    assert len(refused) == 1
+    downtime.start_downtime(db.session.get(Station, press_id), code, None, Actor(operator_id))
+    expect(page.locator(f"#tile-{press_id}")).to_have_attribute("data-status", "down", timeout=2000)
     tv.close()
 
 
