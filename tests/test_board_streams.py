@@ -213,7 +213,7 @@ class Tv:
         self.stream = EventStream(url, headers=headers)
         self.last_id: str | None = None
         self.shown: dict[int, str] = {}
-        self.events = 0  # board events read
+        self.batches: list[set[int]] = []  # the stations each board event carried
 
     def shows(self, station_id: int, status: str, timeout: float = 5.0) -> bool:
         """Read board events until the station's tile is down or up as status says; False if the stream ends
@@ -227,9 +227,10 @@ class Tv:
             if message is None:
                 return False
             if message.event == "board":
-                self.events += 1
                 self.last_id = message.id
-                self.shown.update({int(sid): state for sid, state in TILE.findall(message.data)})
+                tiles = {int(sid): state for sid, state in TILE.findall(message.data)}
+                self.shown.update(tiles)
+                self.batches.append(set(tiles))
         return True
 
 
@@ -272,8 +273,38 @@ def test_changes_close_together_go_out_as_one_event_and_none_is_lost(stream_app,
     tv = Tv(f"{request.getfixturevalue('live_server')}/board/{token}/events?since={since}")
     first = toggle(stations[0], operator_id)
     assert tv.shows(stations[0], first, timeout=2.5)  # at once, not after the interval
-    events_before = tv.events
+    seen = len(tv.batches)
     rest = {station_id: toggle(station_id, operator_id) for station_id in stations[1:]}
     assert all(tv.shows(station_id, status, timeout=6) for station_id, status in rest.items())
-    assert tv.events - events_before == 1
+    carrying = [batch for batch in tv.batches[seen:] if batch & set(rest)]
+    assert len(carrying) == 1 and set(rest) <= carrying[0]  # the three went out together
     tv.stream.close()
+
+
+def test_an_area_board_renders_a_burst_of_changes_once_per_rest(app, plant, users):
+    """The first change after a quiet spell is rendered at once; the next, within the rest, waits and is
+    reported as due; once the rest is over it is rendered with everything that came meanwhile."""
+    from app.board.snapshot import AreaBoard
+    press, weld, operator_id = plant.stations["Press 2"].id, plant.stations["Weld 1"].id, users.operator.id
+    board, rendered = AreaBoard(None), []
+
+    def tile_rendered(_app, template, context, **_kw):
+        if template.name == "board/_tile.html":
+            rendered.append(context["tile"].station.id)
+    template_rendered.connect(tile_rendered, app)
+    try:
+        row = boards.latest_event_id()
+        assert board.catch_up(lambda applied: (0, {}, row), rest=60) == 0.0  # the first build: every tile
+        built = len(rendered)
+        toggle(press, operator_id)
+        assert board.catch_up(lambda applied: (1, {press: row + 1}, row + 1), rest=60) == 0.0
+        assert rendered[built:] == [press] and 'data-status="down"' in board.tiles[press].html
+        toggle(weld, operator_id)
+        due = board.catch_up(lambda applied: (2, {weld: row + 2}, row + 2), rest=60)
+        assert 59 < due <= 60 and rendered[built:] == [press]  # held back: no render, the old tile kept
+        assert 'data-status="down"' not in board.tiles[weld].html and board.position == row + 1
+        assert board.catch_up(lambda applied: (2, {weld: row + 2}, row + 2), rest=0) == 0.0  # the rest is over
+        assert rendered[built:] == [press, weld] and 'data-status="down"' in board.tiles[weld].html
+        assert board.position == row + 2
+    finally:
+        template_rendered.disconnect(tile_rendered, app)

@@ -133,12 +133,12 @@ class Notifier:
 
     # ---- what streams read ------------------------------------------------------------------------
 
-    def board(self, area_id: int | None) -> AreaBoard:
-        """The area's board, brought up to date with the feed read so far (renders only changed tiles)."""
+    def board(self, area_id: int | None, rest: float = 0.0) -> tuple[AreaBoard, float]:
+        """The area's board, brought up to date with the feed read so far (renders only changed tiles, at
+        most once per `rest` seconds), and the seconds until changes it holds back may be rendered."""
         with self._cond:
             found = self._boards.setdefault(area_id, AreaBoard(area_id))
-        found.catch_up(self.changes_since)
-        return found
+        return found, found.catch_up(self.changes_since, rest)
 
     def changes_since(self, applied: int) -> tuple[int, dict[int | None, int], int]:
         """(newest batch seq, {station id: newest row id} over the batches after `applied`, the watermark);

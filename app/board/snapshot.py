@@ -61,15 +61,22 @@ class AreaBoard:
         self.minute: int | None = None
         self._messages: dict[tuple[int, int], str] = {}
         self._frame: boards.BoardView | None = None
+        self._rendered_at = 0.0  # time.monotonic() of the last render
 
-    def catch_up(self, changes) -> None:
+    def catch_up(self, changes, rest: float = 0.0) -> float:
         """Apply the feed batches after the ones applied (changes(applied) -> (seq, {station: row id},
-        watermark)); read the notifier's memory before the database, so the tiles read are at least as new."""
+        watermark)); read the notifier's memory before the database, so the tiles read are at least as new.
+        Renders at most once per `rest` seconds: within it, new batches wait, and the seconds until they may
+        be rendered are returned (0.0 once the board is up to date). The first change after a quiet spell is
+        rendered at once; a burst costs one render per `rest`, however many saves it holds."""
         with self.lock:
             seq, touched, watermark = changes(self.applied)
             minute = int(time.time() // 60)
             if seq == self.applied and minute == self.minute:
-                return
+                return 0.0
+            early = self._rendered_at + rest - time.monotonic()
+            if early > 0 and self.applied >= 0 and minute == self.minute:
+                return early
             read_only(db.session)  # a transaction only when there is something to read
             try:
                 rebuilt = self.applied < 0 or minute != self.minute or EVERYTHING in touched
@@ -80,8 +87,11 @@ class AreaBoard:
                 self._render_header(watermark, rebuilt)
             finally:
                 db.session.remove()
+            if touched and self.applied >= 0:  # the rest paces changes, not the first build or the minute's
+                self._rendered_at = time.monotonic()
             self.applied, self.position, self.minute = seq, watermark, minute
             self._messages.clear()
+            return 0.0
 
     def message(self, stamp: int, position: int) -> tuple[str, int, int]:
         """The `board` event of the tiles a stream at (stamp, position) has not shown ('' when none), and the
