@@ -4,12 +4,15 @@ same with none open, measured in the same run on gunicorn as shipped (gunicorn.c
 A fresh database gets the demo plant, --tablets operator sessions with a draft each (bench/load/plant.py) and
 whole-site board screens. In each phase every tablet saves an answer every --period seconds on its own
 keep-alive connection (the pace of a person, so latency is what is measured, not the saturated throughput
-of a closed loop) while one more thread asks /healthz in a loop, for --seconds. Phases
+of a closed loop; the tablets' saves are spread over the period, not in step) while one more thread asks
+/healthz every 50 ms, for --seconds. Phases
 alternate none / open / open / none / none / open ... (--rounds pairs; ABBA order, so a drift of the
 machine's load over the run falls on both sides alike); an "open" phase first opens --streams SSE streams (4
 per screen, the per-screen cap) and waits until every one has its first message, and a reader thread
 drains them all the while, as TVs do: every save moves the feed, so every stream gets the changed tile.
-Each figure pools its phases' requests. The streams are closed at the end of each open phase.
+Each figure pools its phases' requests. The streams are closed at the end of each open phase, and the load
+goes on unmeasured for SETTLE seconds so that the server's side of every closed stream meets a write and ends
+before the next phase (else a "none open" phase would begin by tearing 200 streams down).
 
 Goal (issue 10): with 200 streams open, /healthz p99 and autosave p99 within 10 % of their value with none
 open. Exits 1 when missed, or when a stream was refused or a request failed.
@@ -32,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from board.server import cpu_seconds, descendants  # noqa: E402
 from common import database  # noqa: E402
 from load.drive import Server, _post, new_key  # noqa: E402
 from load.plant import prepare  # noqa: E402
@@ -39,6 +43,8 @@ from load.plant import prepare  # noqa: E402
 PORT = 18121
 TOLERANCE = 1.10
 PER_SCREEN = 4
+HEALTHZ_PERIOD = 0.05  # seconds between two /healthz probes
+SETTLE = 2.0  # seconds of unmeasured load after the streams of a phase are closed
 
 
 def screens(url: str, folder: Path, count: int) -> list[str]:
@@ -104,8 +110,13 @@ class Streams:
 
 
 def healthz_loop(stop: threading.Event, latencies: list[float], errors: list[str]) -> None:
+    """GET /healthz every HEALTHZ_PERIOD seconds (as a load balancer asks; a closed loop would itself load the
+    server most of all), each one's latency."""
     connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    start, n = time.monotonic(), 0
     while not stop.is_set():
+        time.sleep(max(0.0, start + n * HEALTHZ_PERIOD - time.monotonic()))  # pacing the probe
+        n += 1
         began = time.perf_counter()
         try:
             connection.request("GET", "/healthz")
@@ -121,11 +132,12 @@ def healthz_loop(stop: threading.Event, latencies: list[float], errors: list[str
     connection.close()
 
 
-def paced(make, period: float, seconds: float, latencies: list[float], errors: list[str]) -> None:
+def paced(make, period: float, seconds: float, latencies: list[float], errors: list[str], offset: float) -> None:
     """One tablet on its own keep-alive connection, a save every `period` seconds (as a person types), for
-    seconds; each save's latency (a save that takes longer than the period delays the next, as on a tablet)."""
+    seconds, its first `offset` seconds in (tablets are not in step); each save's latency (a save that takes
+    longer than the period delays the next, as on a tablet)."""
     connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
-    start = time.monotonic()
+    start = time.monotonic() + offset
     n = 0
     while (due := start + n * period) < start + seconds:
         time.sleep(max(0.0, due - time.monotonic()))  # pacing the load, not waiting for a result
@@ -147,7 +159,8 @@ def phase(sessions, saver, period: float, seconds: float, saves: list, health: l
     """The tablets saving at their pace and /healthz asked in a loop, for seconds."""
     stop = threading.Event()
     prober = threading.Thread(target=healthz_loop, args=(stop, health, errors))
-    tablets = [threading.Thread(target=paced, args=(saver(s), period, seconds, saves, errors)) for s in sessions]
+    tablets = [threading.Thread(target=paced, args=(saver(s), period, seconds, saves, errors, k * period / len(sessions)))
+               for k, s in enumerate(sessions)]
     for thread in [prober, *tablets]:
         thread.start()
     for thread in tablets:
@@ -172,6 +185,7 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fb-board-streams-"))
     figures = {False: ([], [], []), True: ([], [], [])}  # open? -> (saves, healthz, errors)
+    cpu = {False: [0.0, 0.0], True: [0.0, 0.0]}  # open? -> [server CPU seconds, wall seconds] over its phases
     refused = received = 0
     try:
         with database(args.engine, folder) as url:
@@ -197,11 +211,18 @@ def main() -> int:
                         streams.open()
                         opened += 1
                     saves, health, errors = figures[with_streams]
+                    workers = descendants(server.process.pid) | {server.process.pid}
+                    began, used = time.monotonic(), cpu_seconds(workers)
                     phase(sessions, saver, args.period, args.seconds, saves, health, errors)
+                    cpu[with_streams][0] += cpu_seconds(workers) - used
+                    cpu[with_streams][1] += time.monotonic() - began
                     if streams:
                         streams.close()
                         refused += streams.refused
                         received += streams.received
+                        # The server learns that a TV went away on its next write to it: let every closed
+                        # stream meet a change and end, unmeasured, so the next phase starts with none open.
+                        phase(sessions, saver, args.period, SETTLE, [], [], [])
                 logged = server.errors()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -215,6 +236,9 @@ def main() -> int:
               f"{len(figures[True][index])}")
         if many > none * TOLERANCE:
             missed.append(f"{label} p99 {many:.1f} ms > {TOLERANCE:.2f} x {none:.1f} ms")
+    none_cpu, many_cpu = (cpu[k][0] / cpu[k][1] * 1000 for k in (False, True))
+    print(f"  server CPU: none open {none_cpu:.0f} ms/s   {args.streams} open {many_cpu:.0f} ms/s   "
+          f"(the streams' own cost: {many_cpu - none_cpu:.0f} ms per second)")
     print(f"  streams refused {refused}, bytes the streams received {received / 1e6:.1f} MB")
     errors = figures[False][2] + figures[True][2]
     for line in sorted(set(errors))[:5] + logged[:5]:
