@@ -159,7 +159,8 @@ def phase(sessions, saver, period: float, seconds: float, saves: list, health: l
     """The tablets saving at their pace and /healthz asked in a loop, for seconds."""
     stop = threading.Event()
     prober = threading.Thread(target=healthz_loop, args=(stop, health, errors))
-    tablets = [threading.Thread(target=paced, args=(saver(s), period, seconds, saves, errors, k * period / len(sessions)))
+    spread = period / len(sessions)
+    tablets = [threading.Thread(target=paced, args=(saver(s), period, seconds, saves, errors, k * spread))
                for k, s in enumerate(sessions)]
     for thread in [prober, *tablets]:
         thread.start()
