@@ -323,7 +323,7 @@
       }
     }
     await refresh();
-    for (const input of early.filter((i) => i.isConnected && edited(i))) {
+    for (const input of early.filter((i) => i.isConnected && ui.edited(i))) {
       input.dispatchEvent(new Event("change", { bubbles: true }));
     }
     restore();
@@ -333,33 +333,9 @@
 
   // An answer typed while the page's scripts were still loading (a slow link, a busy tablet) fired its
   // change before htmx listened for it. Such fields are sent once the outbox is read, after what waits.
-  function edited(input) {
-    if (input.type === "radio" || input.type === "checkbox") {
-      return input.checked !== input.defaultChecked;
-    }
-    if (input.tagName === "SELECT") {
-      return Array.from(input.options).some((o) => o.selected !== o.defaultSelected);
-    }
-    if (input.type === "file" || input.type === "hidden") {
-      return false;
-    }
-    return input.value !== written(input);
-  }
-
-  // What the server wrote, as this kind of field holds it (a time field drops a ":00").
-  function written(input) {
-    if (input.tagName === "TEXTAREA") {
-      return input.defaultValue;
-    }
-    const probe = document.createElement("input");
-    probe.type = input.type;
-    probe.value = input.defaultValue;
-    return probe.value;
-  }
-
   function earlyAnswers() {
     return Array.from(document.querySelectorAll("[data-outbox] .item-form"), (form) =>
-      Array.from(form.querySelectorAll("input, select, textarea")).find(edited)).filter(Boolean);
+      Array.from(form.querySelectorAll("input, select, textarea")).find(ui.edited)).filter(Boolean);
   }
 
   // A page reloaded (from the worker's cache when offline) shows what is waiting for it.
