@@ -12,6 +12,7 @@ Why threads and not an async worker (gevent): SQLite calls and the flock-based w
 
 Under any other server (the test client, werkzeug's threaded server) release_request_thread() does nothing.
 """
+import os
 import queue
 import threading
 from concurrent import futures
@@ -83,7 +84,15 @@ class SlotPool(futures.Executor):
 
 
 class StreamingThreadWorker(ThreadWorker):
-    """gthread with a SlotPool: long-lived streams never take the threads that ordinary requests need."""
+    """gthread with a SlotPool: long-lived streams never take the threads that ordinary requests need; and,
+    unless FLOORBOOK_STREAM_PROCESS=0, a stream process of its own that board streams are handed to
+    (app.stream_host), so that they do not take the worker's CPU either."""
+
+    def init_process(self) -> None:
+        if os.environ.get("FLOORBOOK_STREAM_PROCESS", "1") != "0":
+            from app.stream_host import fork_stream_process
+            fork_stream_process(self.app.wsgi)  # before the app is loaded and any thread started
+        super().init_process()
 
     def get_thread_pool(self) -> SlotPool:
         return SlotPool(self.cfg.threads)

@@ -57,7 +57,8 @@ def workers(master: int) -> list[int]:
 
 
 def owner(worker_pids: list[int], server_port: int, client_port: int) -> int | None:
-    """The worker whose accepted socket talks to client_port."""
+    """The worker whose accepted socket talks to client_port (held by the worker, or by its stream process
+    once the worker has handed a board stream over)."""
     inode = None
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -66,12 +67,13 @@ def owner(worker_pids: list[int], server_port: int, client_port: int) -> int | N
             if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
                 inode = fields[9]
     for pid in worker_pids:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                if os.readlink(fd) == f"socket:[{inode}]":
-                    return pid
-            except OSError:
-                continue
+        for holder in [pid, *workers(pid)]:
+            for fd in Path(f"/proc/{holder}/fd").iterdir():
+                try:
+                    if os.readlink(fd) == f"socket:[{inode}]":
+                        return pid
+                except OSError:
+                    continue
     return None
 
 

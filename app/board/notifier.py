@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.board.snapshot import EVERYTHING, AreaBoard
 from app.database import read_only
+from app import stream_host
 from app.extensions import db
 from app.services.board import boards
 from app.services.board import board_feed
@@ -292,6 +293,7 @@ def _after_commit(session: Session) -> None:
         notifier = current_app.extensions.get(KEY)
         if notifier is not None:
             notifier.kick()
+        stream_host.kick()  # this worker's streams live in its stream process
 
 
 @event.listens_for(Session, "after_rollback")

@@ -1,6 +1,7 @@
 """Board views: the kiosk page, its stream and polling fallback (no login), and screen administration."""
 from flask import Response, current_app, flash, redirect, render_template, request, stream_with_context, url_for
 
+from app import stream_host
 from app.board import bp
 from app.board.notifier import Refused, notifier_for
 from app.board.schemas import ScreenSchema
@@ -32,6 +33,8 @@ def events(token: str):
     since = request.headers.get("Last-Event-ID", type=int)
     if since is None:
         since = request.args.get("since", type=int)  # the position the page was rendered at
+    if stream_host.hand_off(request.environ, found.id, found.area_id, since):
+        return Response(status=204)  # never sent: the TV's connection now belongs to the stream process
     try:
         ticket = notifier_for(current_app).admit(found.id, found.area_id)
     except Refused as refused:

@@ -1,0 +1,135 @@
+"""The stream process: board streams served beside a gunicorn worker, not in it.
+
+A board stream costs CPU for as long as its TV is on: at every change it is woken, takes the area's render
+and writes it to its socket. In the worker that serves the tablets, 200 streams took a third of a core and,
+sharing the GIL, made `/healthz` and autosave wait (bench/board_streams.py). So each worker forks, before it
+loads the app, one stream process of its own, niced. The worker's view for `/board/<token>/events` checks the
+token, then hands the client's socket to that process over a Unix socket (SCM_RIGHTS) and forgets it; the
+stream process admits the stream (its caps, 429 beyond), writes the response head and runs the very same
+generator (app.board.stream) in a thread of its own. The process ends with its worker (PR_SET_PDEATHSIG, and
+the end of the channel); its TVs then reconnect, as after any restart. A commit in the worker that changed
+the board sends the process a kick over the same channel, so its streams wake at once, as in the worker.
+
+Not under TLS served by gunicorn itself (a TLS connection's state cannot be handed over): streams then stay
+in the worker, as under any other server (the test client, werkzeug).
+"""
+import ctypes
+import json
+import os
+import signal
+import socket
+import ssl
+import threading
+
+from flask import Flask
+
+_PR_SET_PDEATHSIG = 1
+_NICE = 5
+_KICK = b"kick"
+_channel: socket.socket | None = None
+_send_lock = threading.Lock()
+_HEAD = ("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
+         "X-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n")
+
+
+def fork_stream_process(load_app) -> int:
+    """In a gunicorn worker that has no threads yet: fork the stream process; its pid. load_app() returns
+    the WSGI app (called in the child only)."""
+    global _channel
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid:
+        child.close()
+        _channel = parent
+        return pid
+    parent.close()
+    code = 0
+    try:
+        _become_stream_process()
+        serve(load_app(), child)
+    except BaseException:  # the worker logs nothing of ours: say why on stderr, as gunicorn's own errors go
+        import traceback
+        traceback.print_exc()
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _become_stream_process() -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGCHLD, signal.SIGTTIN, signal.SIGTTOU, signal.SIGWINCH):
+        signal.signal(sig, signal.SIG_DFL)  # the master's handlers, inherited through the worker
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    os.nice(_NICE)  # the tablets' worker comes first when the cores are busy
+
+
+def hand_off(environ: dict, screen_id: int, area_id: int | None, since: int | None) -> bool:
+    """Give this request's connection to the stream process; False when there is none (or under TLS), and
+    the stream is to be served here."""
+    sock = environ.get("gunicorn.socket")
+    if _channel is None or sock is None or isinstance(sock, ssl.SSLSocket):
+        return False
+    message = json.dumps({"screen": screen_id, "area": area_id, "since": since}).encode()
+    try:
+        with _send_lock:
+            socket.send_fds(_channel, [message], [sock.fileno()])
+    except OSError:  # the stream process is gone: serve it here
+        return False
+    # The worker's descriptor now names a dead end: what gunicorn writes and closes is not the TV's.
+    dead, other_end = socket.socketpair()
+    os.dup2(dead.fileno(), sock.fileno())
+    dead.close()
+    other_end.close()
+    return True
+
+
+def kick() -> None:
+    """A commit of this worker wrote a board change: its stream process reads the feed now, as the worker's own
+    streams would (PostgreSQL's NOTIFY reaches it anyway; on SQLite it would wait for the 0.5 s poll)."""
+    if _channel is not None:
+        try:
+            _channel.send(_KICK, socket.MSG_DONTWAIT)
+        except OSError:  # gone, or a backlog of kicks: the poll reads the feed anyway
+            pass
+
+
+def serve(app: Flask, channel: socket.socket) -> None:
+    """Receive connections (and kicks) until the worker closes the channel; one thread per stream."""
+    from app.board.notifier import notifier_for
+
+    while True:
+        message, fds, _flags, _address = socket.recv_fds(channel, 4096, 1)
+        if not message:
+            return
+        if message == _KICK:
+            notifier_for(app).kick()
+            continue
+        for fd in fds:
+            threading.Thread(target=_stream, args=(app, socket.socket(fileno=fd), json.loads(message)),
+                             name="board-stream", daemon=True).start()
+
+
+def _stream(app: Flask, sock: socket.socket, asked: dict) -> None:
+    from app.board.notifier import Refused, notifier_for
+    from app.board.stream import board_stream
+
+    sock.setblocking(True)
+    with sock, app.app_context():
+        try:
+            ticket = notifier_for(app).admit(asked["screen"], asked["area"])
+        except Refused as refused:
+            body = f"{refused}\n".encode()
+            sock.sendall((f"HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                          f"Retry-After: {refused.retry_after}\r\nCache-Control: no-store\r\n"
+                          f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
+            return
+        events = board_stream(ticket, asked["since"])
+        try:
+            sock.sendall(_HEAD.encode())
+            for text in events:
+                sock.sendall(text.encode())
+        except OSError:  # the TV went away
+            pass
+        finally:
+            events.close()
+            ticket.release()
