@@ -377,6 +377,10 @@
   // fired its change before htmx or this script listened: once htmx has started, the form hears it again.
   // The fill page's answers go through the outbox instead (outbox.js), after what it already holds.
   function replayEarlyChanges() {
+    const navigation = performance.getEntriesByType("navigation")[0];
+    if (navigation && navigation.type !== "navigate") {
+      return; // a reload or Back: the browser put back fields it kept, and the address is the search
+    }
     for (const form of document.querySelectorAll("form")) {
       const acts = /\bchange\b/.test(form.getAttribute("hx-trigger") || "") || form.querySelector("[data-autosubmit]");
       const field = acts && !form.closest("[data-outbox]") ?
