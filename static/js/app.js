@@ -344,55 +344,8 @@
     history.replaceState(history.state, "", "#item-" + link.dataset.jump);
   });
 
-  /* ---------------------------------------------------------------- */
-  /* Changes made before the scripts had loaded                        */
-  /* ---------------------------------------------------------------- */
-
-  // True when a field holds something else than the server wrote (typed, picked or ticked since).
-  function edited(input) {
-    if (input.type === "radio" || input.type === "checkbox") {
-      return input.checked !== input.defaultChecked;
-    }
-    if (input.tagName === "SELECT") {
-      return Array.from(input.options).some((o) => o.selected !== o.defaultSelected);
-    }
-    if (input.type === "file" || input.type === "hidden") {
-      return false;
-    }
-    return input.value !== written(input);
-  }
-
-  // What the server wrote, as this kind of field holds it (a time field drops a ":00").
-  function written(input) {
-    if (input.tagName === "TEXTAREA") {
-      return input.defaultValue;
-    }
-    const probe = document.createElement("input");
-    probe.type = input.type;
-    probe.value = input.defaultValue;
-    return probe.value;
-  }
-
-  // A filter picked while the page was still loading (a search, the review queue, the station picker)
-  // fired its change before htmx or this script listened: once htmx has started, the form hears it again.
-  // The fill page's answers go through the outbox instead (outbox.js), after what it already holds.
-  function replayEarlyChanges() {
-    const navigation = performance.getEntriesByType("navigation")[0];
-    if (navigation && navigation.type !== "navigate") {
-      return; // a reload or Back: the browser put back fields it kept, and the address is the search
-    }
-    for (const form of document.querySelectorAll("form")) {
-      const acts = /\bchange\b/.test(form.getAttribute("hx-trigger") || "") || form.querySelector("[data-autosubmit]");
-      const field = acts && !form.closest("[data-outbox]") ?
-        Array.from(form.querySelectorAll("input, select, textarea")).find(edited) : null;
-      if (field) {
-        field.dispatchEvent(new Event("change", { bubbles: true }));
-      }
-    }
-  }
-
-  // For outbox.js: the same save-state words, ids and edit test on every path.
-  window.Floorbook = { uuid4: uuid4, saveStateFor: saveStateFor, setSaveState: setSaveState, edited: edited };
+  // For outbox.js: the same save-state words and ids on every path (early-changes.js adds its edit test).
+  window.Floorbook = { uuid4: uuid4, saveStateFor: saveStateFor, setSaveState: setSaveState };
 
   /* ---------------------------------------------------------------- */
   /* Start-up                                                          */
@@ -416,11 +369,5 @@
     document.addEventListener("DOMContentLoaded", start, { once: true });
   } else {
     start();
-  }
-  // htmx starts on DOMContentLoaded, and its listener came first (its script is the first deferred one).
-  if (document.readyState === "complete") {
-    replayEarlyChanges();
-  } else {
-    document.addEventListener("DOMContentLoaded", replayEarlyChanges, { once: true });
   }
 })();
