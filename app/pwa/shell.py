@@ -9,8 +9,8 @@ from flask import current_app, url_for
 WORKER = Path(__file__).with_name("service-worker.js")
 STYLESHEETS = ("base", "layout", "lists", "controls", "fill", "inputs", "feedback", "adapt")
 SCRIPTS = ("vendor/htmx-2.0.11.min.js", "js/app.js", "js/early-changes.js", "js/ages.js", "js/outbox-store.js",
-           "js/outbox-check.js", "js/scan.js", "js/signout.js", "js/outbox-pages.js", "js/outbox-downtime.js", "js/outbox.js",
-           "js/outbox-page.js")
+           "js/outbox-check.js", "js/scan.js", "js/signout.js", "js/outbox-pages.js", "js/outbox-downtime.js",
+           "js/outbox.js", "js/outbox-page.js")
 IMAGES = ("img/logo.svg", "img/favicon.svg", "img/icon-192.png", "img/icon-512.png", "img/icon-maskable-512.png",
           "img/apple-touch-icon.png")
 STATIC_FILES = tuple(f"css/{name}.css" for name in STYLESHEETS) + SCRIPTS + IMAGES
