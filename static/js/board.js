@@ -24,7 +24,8 @@
     var m = /^([+-])(\d\d):?(\d\d)$/.exec(clock.dataset.utcOffset || "+00:00");
     var minutes = m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
     var site = new Date(Date.now() + minutes * 60000);
-    clock.textContent = pad(site.getUTCHours()) + ":" + pad(site.getUTCMinutes());
+    var text = pad(site.getUTCHours()) + ":" + pad(site.getUTCMinutes());
+    if (clock.textContent !== text) { clock.textContent = text; } // an unchanged clock costs the TV no repaint
   }
 
   function swapped(element) {
