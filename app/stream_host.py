@@ -5,23 +5,36 @@ and writes it to its socket. In the worker that serves the tablets, 200 streams 
 sharing the GIL, made `/healthz` and autosave wait (bench/board_streams.py). So each worker forks, before it
 loads the app, one stream process of its own, niced. The worker's view for `/board/<token>/events` checks the
 token, then hands the client's socket to that process over a Unix socket (SCM_RIGHTS) and forgets it; the
-stream process admits the stream (its caps, 429 beyond), writes the response head and runs the very same
-generator (app.board.stream) in a thread of its own. The process ends with its worker (PR_SET_PDEATHSIG, and
-the end of the channel); its TVs then reconnect, as after any restart. A commit in the worker that changed
+stream process admits the stream (its caps, 429 beyond), writes the response head and serves it by the same
+rules as the worker would (app.board.stream.BoardStream), from one thread for all of its streams (Pump). The
+process ends with its worker (PR_SET_PDEATHSIG, and the end of the channel); its TVs then reconnect, as after
+any restart. A commit in the worker that changed
 the board sends the process a kick over the same channel, so its streams wake at once, as in the worker.
 
 Not under TLS served by gunicorn itself (a TLS connection's state cannot be handed over): streams then stay
 in the worker, as under any other server (the test client, werkzeug).
 """
+import contextlib
 import ctypes
 import json
+import logging
 import os
 import signal
 import socket
 import ssl
 import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask
+
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.board.stream import BoardStream
+
+log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _NICE = 5
@@ -94,9 +107,10 @@ def kick() -> None:
 
 
 def serve(app: Flask, channel: socket.socket) -> None:
-    """Receive connections (and kicks) until the worker closes the channel; one thread per stream."""
+    """Receive connections (and kicks) until the worker closes the channel; one thread serves every stream."""
     from app.board.notifier import notifier_for
 
+    pump = Pump(app)
     while True:
         message, fds, _flags, _address = socket.recv_fds(channel, 4096, 1)
         if not message:
@@ -105,31 +119,105 @@ def serve(app: Flask, channel: socket.socket) -> None:
             notifier_for(app).kick()
             continue
         for fd in fds:
-            threading.Thread(target=_stream, args=(app, socket.socket(fileno=fd), json.loads(message)),
-                             name="board-stream", daemon=True).start()
+            pump.admit(socket.socket(fileno=fd), json.loads(message))
 
 
-def _stream(app: Flask, sock: socket.socket, asked: dict) -> None:
-    from app.board.notifier import Refused, notifier_for
-    from app.board.stream import board_stream
+@dataclass
+class _Open:
+    sock: socket.socket
+    stream: "BoardStream"
+    pending: bytearray
 
-    sock.setblocking(True)
-    with sock, app.app_context():
+
+class Pump:
+    """Every stream of the process, served from one thread: a change costs one look per stream (strings from
+    the area's shared render) and one non-blocking write, not a thread woken per stream. A TV that stops
+    reading does not hold up the others: beyond BACKLOG unsent bytes its stream is dropped, and the TV
+    reconnects from the last position it showed (Last-Event-ID)."""
+
+    BACKLOG = 1 << 20
+
+    def __init__(self, app: Flask) -> None:
+        from app.board.notifier import notifier_for
+
+        self.app, self.notifier = app, notifier_for(app)
+        self._lock = threading.Lock()
+        self._incoming: list[_Open] = []
+        self._thread: threading.Thread | None = None
+
+    def admit(self, sock: socket.socket, asked: dict) -> None:
+        """Admit one handed-over connection (429 beyond the caps) and start its stream."""
+        from app.board.notifier import Refused
+        from app.board.stream import OPENING, BoardStream
+
+        with self.app.app_context():
+            try:
+                ticket = self.notifier.admit(asked["screen"], asked["area"])
+            except Refused as refused:
+                body = f"{refused}\n".encode()
+                with sock, contextlib.suppress(OSError):
+                    sock.sendall((f"HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                                  f"Retry-After: {refused.retry_after}\r\nCache-Control: no-store\r\n"
+                                  f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
+                return
+            finally:
+                db.session.remove()
+        stream = BoardStream(ticket, asked["since"], self.notifier, self.app.config)
+        sock.setblocking(False)
+        with self._lock:
+            self._incoming.append(_Open(sock, stream, bytearray((_HEAD + OPENING).encode())))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="board-streams", daemon=True)
+                self._thread.start()
+        self.notifier.wake()
+
+    def _run(self) -> None:
+        streams: list[_Open] = []
+        with self.app.app_context():
+            while True:
+                with self._lock:
+                    streams += self._incoming
+                    self._incoming = []
+                if self.notifier.closed:  # shutting down: every TV reconnects to the next process
+                    for one in streams:
+                        self._end(one)
+                    return
+                version, now = self.notifier.version, time.monotonic()
+                streams = [one for one in streams if self._serve(one, version, now)]
+                self.notifier.wait(version, timeout=self._timeout(streams, time.monotonic()))
+
+    def _serve(self, one: _Open, version: int, now: float) -> bool:
+        """Look if due and write what is pending; False once the stream has ended (and is closed). A stream that
+        ended (revoked) goes once its last event is written."""
         try:
-            ticket = notifier_for(app).admit(asked["screen"], asked["area"])
-        except Refused as refused:
-            body = f"{refused}\n".encode()
-            sock.sendall((f"HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                          f"Retry-After: {refused.retry_after}\r\nCache-Control: no-store\r\n"
-                          f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
-            return
-        events = board_stream(ticket, asked["since"])
-        try:
-            sock.sendall(_HEAD.encode())
-            for text in events:
-                sock.sendall(text.encode())
-        except OSError:  # the TV went away
+            if not one.stream.done and one.stream.ready(version, now):
+                one.pending += "".join(one.stream.look(now)).encode()
+            if one.pending:
+                del one.pending[:one.sock.send(one.pending)]
+        except (BlockingIOError, InterruptedError):  # the TV's socket buffer is full: the rest goes later
             pass
-        finally:
-            events.close()
-            ticket.release()
+        except OSError:  # the TV went away
+            return self._end(one)
+        except Exception:  # a failed look (the database restarting): this TV reconnects, the others go on
+            log.warning("board stream failed", exc_info=True)
+            return self._end(one)
+        if (one.stream.done and not one.pending) or len(one.pending) > self.BACKLOG:
+            return self._end(one)  # ended, or too far behind: the TV reconnects from what it showed
+        return True
+
+    @staticmethod
+    def _end(one: _Open) -> bool:
+        one.stream.ticket.release()
+        one.sock.close()
+        return False
+
+    @staticmethod
+    def _timeout(streams: list[_Open], now: float) -> float:
+        """Seconds until some stream must look (or write again) even if the feed does not move."""
+        if not streams:
+            return 1.0
+        if any(one.pending for one in streams):
+            return 0.05
+        soonest = min(one.stream.rest_until if one.stream.rest_until > now else one.stream.deadline()
+                      for one in streams)
+        return min(1.0, max(0.005, soonest - now))

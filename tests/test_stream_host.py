@@ -71,12 +71,27 @@ def test_without_its_stream_process_the_worker_serves_streams_itself(plant, user
             else:
                 (host,) = workers(worker)
                 os.kill(host, signal.SIGKILL)  # gone: the worker notices at the next hand-over
+                gone(host)  # (a hand-over to a process still dying would be lost with it)
             stream = EventStream(f"{server.url}/board/{token}/events", timeout=10)
             assert stream.status == 200 and stream.next_event("heartbeat", timeout=10) is not None
             assert holds(worker, port, stream.local_port)
             stream.close()
         finally:
             server.stop()
+
+
+def gone(pid: int, seconds: float = 10.0) -> None:
+    """Wait until pid has exited (its descriptors, the worker's channel among them, are closed then)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} still running {seconds} s after SIGKILL")
 
 
 def board_event_within(stream: EventStream, seconds: float):

@@ -30,12 +30,12 @@ class EventStream:
         self.messages: queue.Queue[Message | None] = queue.Queue()
         self.local_port = self.sock.getsockname()[1] if self.sock else None
         if self.status == 200:
-            threading.Thread(target=self._read, daemon=True).start()
+            threading.Thread(target=self._read, args=(self.response,), daemon=True).start()
 
-    def _read(self) -> None:
+    def _read(self, lines) -> None:
         fields: dict[str, list[str]] = {}
         try:
-            for raw in self.response:
+            for raw in lines:
                 line = raw.decode().rstrip("\r\n")
                 if line == "":
                     if "event" in fields or "data" in fields:
@@ -65,4 +65,22 @@ class EventStream:
                 self.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
+
+
+class SocketStream(EventStream):
+    """The same reader over a socket that is already the TV's end of a stream (no request to send)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.conn, self.local_port = sock, None, None
+        lines = sock.makefile("rb")
+        self.status = int(lines.readline().split()[1])
+        self.headers = {}
+        for raw in iter(lines.readline, b"\r\n"):
+            if not raw:
+                break  # closed before the head ended
+            name, _, value = raw.decode().partition(":")
+            self.headers[name] = value.strip()
+        self.messages = queue.Queue()
+        threading.Thread(target=self._read, args=(lines,), daemon=True).start()
