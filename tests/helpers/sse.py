@@ -39,8 +39,8 @@ class EventStream:
                 line = raw.decode().rstrip("\r\n")
                 if line == "":
                     if "event" in fields or "data" in fields:
-                        self.messages.put(Message(fields.get("event", ["message"])[-1], "\n".join(fields.get("data", [])),
-                                                  fields.get("id", [None])[-1]))
+                        self.messages.put(Message(fields.get("event", ["message"])[-1],
+                                                  "\n".join(fields.get("data", [])), fields.get("id", [None])[-1]))
                     fields = {}
                     continue
                 name, _, value = line.partition(":")
