@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
-_NICE = 5
+_NICE = 10
 _KICK = b"kick"
 _channel: socket.socket | None = None
 _send_lock = threading.Lock()

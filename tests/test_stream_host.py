@@ -38,7 +38,7 @@ def test_the_worker_hands_its_streams_to_its_niced_stream_process(plant, users, 
     try:
         port = int(server.url.rsplit(":", 1)[1])
         (host,) = workers(worker)  # the worker's one child
-        assert nice(host) == nice(worker) + 5
+        assert nice(host) == nice(worker) + 10
         for _ in range(6):
             stream = EventStream(f"{server.url}/board/{token}/events", timeout=10)
             assert stream.status == 200 and stream.headers["Content-Type"].startswith("text/event-stream")

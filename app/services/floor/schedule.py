@@ -194,10 +194,23 @@ def counts(checks: Sequence[DueCheck]) -> Counts:
     return Counts(done=tally[DONE], due=tally[DUE], overdue=tally[OVERDUE], upcoming=tally[UPCOMING])
 
 
+_PLANS: dict[tuple[int, str], tuple[dict, object]] = {}  # (version id, sha256) -> (schedule, applies_to)
+
+
 def scheduled_forms() -> list[ScheduledForm]:
-    """The newest version of every form that has a schedule (on_demand left out)."""
-    return [ScheduledForm(v.form_id, v.id, v.title, v.definition["schedule"], v.definition["applies_to"])
-            for v in catalogue.latest_versions() if v.definition["schedule"]["kind"] != "on_demand"]
+    """The newest version of every form that has a schedule (on_demand left out). A version never changes
+    (its sha256 names its content), so its definition is parsed once per process, not at every board render."""
+    forms = []
+    for v in catalogue.latest_versions():
+        key = (v.id, v.sha256)
+        if key not in _PLANS:
+            if len(_PLANS) >= 1000:
+                _PLANS.clear()
+            _PLANS[key] = (v.definition["schedule"], v.definition["applies_to"])
+        schedule, applies_to = _PLANS[key]
+        if schedule["kind"] != "on_demand":
+            forms.append(ScheduledForm(v.form_id, v.id, v.title, schedule, applies_to))
+    return forms
 
 
 def current_shift(now: datetime | None = None) -> tuple[SiteClock, Shift] | None:
