@@ -8,8 +8,8 @@ token, then hands the client's socket to that process over a Unix socket (SCM_RI
 stream process admits the stream (its caps, 429 beyond), writes the response head and serves it by the same
 rules as the worker would (app.board.stream.BoardStream), from one thread for all of its streams (Pump). The
 process ends with its worker (PR_SET_PDEATHSIG, and the end of the channel); its TVs then reconnect, as after
-any restart. A commit in the worker that changed
-the board sends the process a kick over the same channel, so its streams wake at once, as in the worker.
+any restart. A commit in the worker that changed the board sends the process a kick over the same channel, so
+its streams wake at once, as in the worker.
 
 Not under TLS served by gunicorn itself (a TLS connection's state cannot be handed over): streams then stay
 in the worker, as under any other server (the test client, werkzeug).
@@ -218,6 +218,4 @@ class Pump:
             return 1.0
         if any(one.pending for one in streams):
             return 0.05
-        soonest = min(one.stream.rest_until if one.stream.rest_until > now else one.stream.deadline()
-                      for one in streams)
-        return min(1.0, max(0.005, soonest - now))
+        return min(1.0, max(0.005, min(one.stream.wakes_at(now) for one in streams) - now))

@@ -85,6 +85,11 @@ class BoardStream:
             return self.rest_until
         return max(self.rest_until, min(self.next_beat, self.next_refresh))
 
+    def wakes_at(self, now: float) -> float:
+        """When to look again if the feed does not move: the end of the rest (the feed may have moved during
+        it), else the deadline."""
+        return self.rest_until if self.rest_until > now else self.deadline()
+
     def ready(self, version: int, now: float) -> bool:
         """A look is due: the rest is over and the feed moved (or held changes, a heartbeat or a refresh are
         due). Marks the version seen, as a thread's wait would."""

@@ -194,7 +194,7 @@ def counts(checks: Sequence[DueCheck]) -> Counts:
     return Counts(done=tally[DONE], due=tally[DUE], overdue=tally[OVERDUE], upcoming=tally[UPCOMING])
 
 
-_PLANS: dict[tuple[int, str], tuple[dict, object]] = {}  # (version id, sha256) -> (schedule, applies_to)
+_PLANS: dict[str, tuple[dict, object]] = {}  # a version's sha256 -> its (schedule, applies_to)
 
 
 def scheduled_forms() -> list[ScheduledForm]:
@@ -202,12 +202,11 @@ def scheduled_forms() -> list[ScheduledForm]:
     (its sha256 names its content), so its definition is parsed once per process, not at every board render."""
     forms = []
     for v in catalogue.latest_versions():
-        key = (v.id, v.sha256)
-        if key not in _PLANS:
+        if v.sha256 not in _PLANS:
             if len(_PLANS) >= 1000:
                 _PLANS.clear()
-            _PLANS[key] = (v.definition["schedule"], v.definition["applies_to"])
-        schedule, applies_to = _PLANS[key]
+            _PLANS[v.sha256] = (v.definition["schedule"], v.definition["applies_to"])
+        schedule, applies_to = _PLANS[v.sha256]
         if schedule["kind"] != "on_demand":
             forms.append(ScheduledForm(v.form_id, v.id, v.title, schedule, applies_to))
     return forms
