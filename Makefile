@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 8000
+# `make run` serves this machine only; HOST=0.0.0.0 (or the plant-network address) serves others too, and then
+# SECRET_KEY must be set (see README, HTTPS on the plant network). https:// when gunicorn serves TLS itself.
+HOST ?= 127.0.0.1
+SCHEME := $(if $(FLOORBOOK_TLS_CERT),https,http)
 # WeasyPrint's libraries and fonts (PDFs); chromium (end-to-end tests) and poppler-utils (PDF pages rasterised) for tests only.
 RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
@@ -39,23 +43,23 @@ migrate: setup
 	FLOORBOOK_ENV=development $(FLASK) db upgrade
 
 demo: migrate
-	FLOORBOOK_ENV=development $(FLASK) demo --base-url http://localhost:$(PORT)
+	FLOORBOOK_ENV=development $(FLASK) demo --base-url $(SCHEME)://localhost:$(PORT)
 
 run: demo
 	@echo
-	@echo "  Floorbook is starting on http://localhost:$(PORT)/"
+	@echo "  Floorbook is starting on $(SCHEME)://localhost:$(PORT)/ (listening on $(HOST))"
 	@echo "  Demo logins (password):  operator1 / operator1-demo   inspector1 / inspector1-demo"
 	@echo "                           supervisor1 / supervisor1-demo   auditor1 / auditor1-demo   admin / admin-demo"
 	@echo "  Badge sign-in on a registered tablet: badge 1001 PIN 1234 (operator1), badge 1002 PIN 2345 (operator2)"
 	@echo "  Register a tablet: sign in as admin or supervisor1, open Tablets, 'Register this tablet'."
-	@echo "  The board for a TV: the kiosk URL printed above (admin can add more under Boards)."
+	@echo "  The board for a TV: the kiosk URL printed above, new on every run (admin can add more under Boards)."
 	@echo "  Background worker (PDFs ahead of need): started beside gunicorn, stopped with it."
 	@echo
 	@# The worker runs in the background; when gunicorn ends (Ctrl-C, or by itself) the trap sends it SIGTERM
 	@# and waits while it finishes the job in hand.
 	FLOORBOOK_ENV=development $(FLASK) worker & worker=$$!; \
 	  trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
-	  FLOORBOOK_ENV=development PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	  FLOORBOOK_ENV=development HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: debs-test $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)

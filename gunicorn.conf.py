@@ -1,7 +1,8 @@
 """gunicorn settings: gthread workers whose pool board streams leave alone (app/serving.py)."""
 import os
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+# This machine only unless told otherwise: HOST=0.0.0.0 (or the plant-network address) serves other machines.
+bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT', '8000')}"
 # gthread, except that a request turning into a board stream hands its pool slot to a fresh thread: the
 # `threads` below always serve tablets, however many TVs are open (capped by FLOORBOOK_BOARD_STREAMS_*).
 worker_class = "app.serving.StreamingThreadWorker"

@@ -20,6 +20,10 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     )
     app.config.from_object(config_class)
     app.config.update(overrides)
+    if not app.config.get("SECRET_KEY") and app.config.get("SECRET_KEY_FILE"):
+        from app.transport import kept_secret_key
+
+        app.config["SECRET_KEY"] = kept_secret_key(Path(app.instance_path) / app.config["SECRET_KEY_FILE"])
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: export SECRET_KEY=<a long random string>")
     public = urlsplit(app.config.get("PUBLIC_URL") or "")
@@ -35,6 +39,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from app.services.core.blobs import init_blobs
 
     init_blobs(app)  # so does an unknown FLOORBOOK_BLOB_STORE or an unusable FLOORBOOK_BLOB_DIR
+    from app.converters import register_converters
+
+    register_converters(app)  # before the blueprints: their rules bind the converters when added
     _register_blueprints(app)
 
     from app.compression import register_compression
@@ -45,6 +52,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
 
     register_compression(app)  # first registered, so its hook runs after every other after_request
     register_error_handlers(app)
+    from app.transport import register_transport
+    register_transport(app)  # HSTS, and the cookies' names and flags; before security, which reads the cookies
     register_security(app)
     register_cli(app)
     register_template_helpers(app)

@@ -23,8 +23,16 @@ class Config:
     # Where people reach Floorbook (https://floorbook.plant.example): printed in PDFs' verify links.
     PUBLIC_URL = os.environ.get("FLOORBOOK_PUBLIC_URL") or None
     IDLE_TIMEOUT_MINUTES = _int("FLOORBOOK_IDLE_TIMEOUT_MINUTES", 15)
+    # Sign-in throttling (app/services/access/lockout.py says why it has this shape). Failures of one account
+    # from one tablet or address: THRESHOLD of them lock that pair for MINUTES, each further one doubles the
+    # lock, up to MAX_MINUTES. From all sources together ACCOUNT_THRESHOLD lock the account, but only for
+    # sources where it has not signed in within TRUST_DAYS. Counts are forgotten after RESET_HOURS of quiet.
     LOCKOUT_THRESHOLD = _int("FLOORBOOK_LOCKOUT_THRESHOLD", 5)
     LOCKOUT_MINUTES = _int("FLOORBOOK_LOCKOUT_MINUTES", 15)
+    LOCKOUT_MAX_MINUTES = _int("FLOORBOOK_LOCKOUT_MAX_MINUTES", 24 * 60)
+    LOCKOUT_ACCOUNT_THRESHOLD = _int("FLOORBOOK_LOCKOUT_ACCOUNT_THRESHOLD", 20)
+    LOCKOUT_RESET_HOURS = _int("FLOORBOOK_LOCKOUT_RESET_HOURS", 24)
+    LOCKOUT_TRUST_DAYS = _int("FLOORBOOK_LOCKOUT_TRUST_DAYS", 90)
     OVERDUE_GRACE_MINUTES = _int("FLOORBOOK_OVERDUE_GRACE_MINUTES", 30)  # a due check turns overdue after this
     # The live board: feed poll (the cross-process path on SQLite, a safety net beside PostgreSQL NOTIFY),
     # heartbeat and full refresh of each stream, and the TV's watchdog and fallback polling.
@@ -50,27 +58,36 @@ class Config:
     BLOB_STORE = os.environ.get("FLOORBOOK_BLOB_STORE", "folder").strip().lower()
     BLOB_DIR = os.environ.get("FLOORBOOK_BLOB_DIR") or None
     PHOTO_MAX_BYTES = _int("FLOORBOOK_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+    # 1: the site writes decimals with a comma (150,5); a point is taken too. 0: a comma in a number is refused,
+    # since there it may be a thousands separator (1,500).
+    DECIMAL_COMMA = os.environ.get("FLOORBOOK_DECIMAL_COMMA", "0") == "1"
     MAX_CONTENT_LENGTH = PHOTO_MAX_BYTES + 1024 * 1024
     DEVICE_COOKIE = "fb_device"
     DEVICE_COOKIE_DAYS = 3650
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = os.environ.get("FLOORBOOK_SECURE_COOKIES", "0") == "1"
+    # Whether the site is HTTPS (app/transport.py: then Secure, __Host- prefixed cookies): gunicorn serves TLS
+    # with FLOORBOOK_TLS_CERT (gunicorn.conf.py), FLOORBOOK_PUBLIC_URL is https://, or this is 1 (TLS at a proxy).
+    TLS_CERT = os.environ.get("FLOORBOOK_TLS_CERT") or None
+    SECURE_COOKIES = os.environ.get("FLOORBOOK_SECURE_COOKIES", "0") == "1"
     WTF_CSRF_TIME_LIMIT = None  # a tablet form may stay open all shift; the token is bound to the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
     # CSRF is checked in app.security for every POST except a tablet outbox replay, which carries no
     # cookie at all (it is authenticated by its outbox token, a header no other site can send).
     WTF_CSRF_CHECK_DEFAULT = False
-    # How long a change saved on a tablet may wait for the network and still be sent as its author's.
-    OUTBOX_TOKEN_DAYS = float(os.environ.get("FLOORBOOK_OUTBOX_TOKEN_DAYS", "7"))
+    # How long a change saved on a tablet may wait for the network and still be sent as its author's without
+    # their signing in again (a shift and its hand-over; app/services/access/outbox_tokens.py).
+    OUTBOX_TOKEN_HOURS = float(os.environ.get("FLOORBOOK_OUTBOX_TOKEN_HOURS", "14"))
+    # The oldest tablet time a kept change may carry (sent later, after its author signed in again).
+    OUTBOX_KEEP_DAYS = float(os.environ.get("FLOORBOOK_OUTBOX_KEEP_DAYS", "7"))
     # argon2id (RFC 9106 second recommended option: t=3, m=64 MiB, p=4).
     PASSWORD_HASH_PARAMS = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
 
 
 class DevelopmentConfig(Config):
-    """`make run` on a workstation: a fixed dev secret if none is given."""
+    """`make run` on a workstation: without SECRET_KEY, a random key made once and kept in the instance folder."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+    SECRET_KEY_FILE = "secret_key"  # in INSTANCE_PATH, mode 0600 (app.transport.kept_secret_key)
 
 
 class TestingConfig(Config):

@@ -1,13 +1,67 @@
 """Parsing request input through marshmallow schemas (unknown fields are refused)."""
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
 from flask import request
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from app.services.core.errors import DomainError
 
 _TRANSPORT_FIELDS = ("csrf_token",)
+MAX_ID = 2**31 - 1  # every id column is an Integer: 32 bits on PostgreSQL, whose driver refuses a larger one
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not text: PostgreSQL refuses a NUL in a value
+
+
+class Whole(fields.Integer):
+    """A whole number from `low` to `high` in ASCII digits; anything else is refused with that range named."""
+
+    def __init__(self, low: int = 1, high: int = MAX_ID, **kwargs):
+        message = f"Expected a whole number from {low:,} to {high:,}."
+        messages = {"invalid": message, "too_large": message, **kwargs.pop("error_messages", {})}
+        validators = [validate.Range(min=low, max=high, error=messages["invalid"]), *_listed(kwargs.pop("validate", None))]
+        super().__init__(strict=False, validate=validators, error_messages=messages, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, str) and not re.fullmatch(r"\s*[+-]?[0-9]{1,19}\s*", value):
+            raise self.make_error("invalid")  # no "٣", no 5,000 digits, no "1e309": int() would take the first two
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")  # int(inf) raises OverflowError, which marshmallow lets through
+        return super()._validated(value)
+
+
+def Id(**kwargs) -> Whole:  # noqa: N802 - a field constructor, named like the fields it stands beside
+    """A row id: a whole number from 1 to MAX_ID."""
+    return Whole(1, MAX_ID, **kwargs)
+
+
+class Text(fields.String):
+    """Text of at most `max_length` characters (the column's length) without control characters."""
+
+    def __init__(self, max_length: int, error: str | None = None, **kwargs):
+        length = validate.Length(max=max_length, error=error or f"Use at most {max_length:,} characters.")
+        super().__init__(validate=[length, *_listed(kwargs.pop("validate", None))], **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _CONTROL.search(text):
+            raise ValidationError("Expected text without control characters.")
+        return text
+
+
+def _listed(validators) -> list:
+    return [] if validators is None else list(validators) if isinstance(validators, (list, tuple)) else [validators]
+
+
+def query_id(name: str, source: Mapping[str, str] | None = None) -> int | None:
+    """The query argument `name` (or the field of `source`, such as request.form) as a row id, None when not
+    given, or a 422 DomainError naming it."""
+    schema = Schema.from_dict({name: Id(load_default=None, allow_none=True)})(unknown=EXCLUDE)
+    raw = (request.args if source is None else source).get(name)
+    try:
+        return schema.load({} if raw is None or not raw.strip() else {name: raw})[name]
+    except ValidationError as error:
+        raise DomainError("Some fields need attention.", error.messages_dict) from error
 
 
 class StrictSchema(Schema):

@@ -14,19 +14,38 @@ from app.htmx import redirect_to
 from app.models import User
 from app.models.types import utcnow
 from app.services.core.audit import Actor
+from app.roles import FILL_ROLES
 from app.services.access import outbox_tokens
 from app.services.access.devices import device_for_token
+from app.services.access.scope import Viewer
 
 OUTBOX_HEADER = "X-Floorbook-Outbox"
+# Where each role's work is, in this order for a person holding several (after sign-in and at /).
+LANDINGS = (("supervisor", "deviations.index"), ("inspector", "review.queue"), ("operator", "floor.home"),
+            ("auditor", "records.search"), ("admin", "admin.devices"))
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+       "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
        "form-action 'self'; object-src 'none'")
+
+
+def outbox_replayable(view: Callable) -> Callable:
+    """Mark a view the tablet's outbox sends kept changes to: there, a request carrying an outbox token is
+    authenticated by it (with the tablet's device cookie) instead of by the session cookie."""
+    view.accepts_outbox_token = True
+    return view
+
+
+def _is_replay(req) -> bool:
+    view = current_app.view_functions.get(req.endpoint or "")
+    return bool(req.headers.get(OUTBOX_HEADER)) and getattr(view, "accepts_outbox_token", False)
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     # The id carries the session generation; a bumped generation ends the session server-side.
+    if _is_replay(request):
+        return None  # a replay is its author's (the token), not whoever is signed in on the tablet now
     try:
         pk, generation = (int(part) for part in user_id.split(":"))
     except ValueError:
@@ -39,27 +58,39 @@ def _load_user(user_id: str) -> User | None:
 
 @login_manager.request_loader
 def _load_outbox_bearer(req) -> User | None:
-    # Only for a request with no session at all (a replay sends no cookie) to an @idempotent endpoint.
-    token = req.headers.get(OUTBOX_HEADER)
-    view = current_app.view_functions.get(req.endpoint or "")
-    if not token or not getattr(view, "accepts_outbox_token", False):
+    # A replay to an outbox endpoint: its token, issued on the tablet whose device cookie came with it.
+    if not _is_replay(req):
         return None
-    if current_app.config["SESSION_COOKIE_NAME"] in req.cookies:
-        return None
-    bearer = outbox_tokens.verify(token)
+    bearer = outbox_tokens.verify(req.headers[OUTBOX_HEADER], g.get("device"))
     if bearer is None:
         return None
-    g.outbox_bearer, g.device = True, bearer.device
+    g.outbox_bearer = True
     return bearer.user
 
 
+def _foreign_origin() -> str | None:
+    """Why a state-changing request did not come from our own pages, or None (SEC-CSRF-2, fetch metadata)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site in ("cross-site", "same-site"):
+        return f"Sec-Fetch-Site: {site}"
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None  # an older browser or a script: the CSRF token decides
+    ours = {request.host, urlsplit(current_app.config.get("PUBLIC_URL") or "").netloc}
+    return None if urlsplit(origin).netloc in ours - {""} else f"Origin: {origin[:100]}"
+
+
 def _csrf_unless_outbox():
-    # A replay authenticated by its outbox token carries no cookie, so there is nothing to forge.
+    # A state change must come from our own pages: fetch metadata first, then the CSRF token. A replay
+    # authenticated by its outbox token sends a header no other site can (it needs a CORS preflight).
     if request.method not in current_app.config["WTF_CSRF_METHODS"] or request.endpoint == "static":
         return
+    foreign = _foreign_origin()
+    if foreign:
+        abort(403, f"Refused: this request came from another site ({foreign}). Use Floorbook's own pages.")
     if current_user.is_authenticated and g.get("outbox_bearer"):
         return
-    if OUTBOX_HEADER in request.headers and not current_user.is_authenticated:
+    if request.headers.get(OUTBOX_HEADER) and not current_user.is_authenticated:
         abort(401, "This change's sign-in has run out: its author must sign in on this tablet to send it.")
     csrf.protect()
 
@@ -71,10 +102,33 @@ def kept_offline_time(device_time):
 
 
 def outbox_token() -> str | None:
-    """The token this page's outbox keeps with each change (None when no one who fills forms is signed in)."""
-    if not current_user.is_authenticated or not current_user.has_role("operator", "inspector", "supervisor"):
+    """The token this page's outbox keeps with each change: only on a registered tablet, for someone who
+    fills forms (None elsewhere: a browser that is not a tablet sends its changes live)."""
+    device = g.get("device")
+    if device is None or not current_user.is_authenticated or not current_user.has_role(*FILL_ROLES):
         return None
-    return outbox_tokens.issue(current_user, g.get("device"))
+    return outbox_tokens.issue(current_user, device)
+
+
+def current_viewer() -> Viewer:
+    """Who asks, for object scope: the signed-in user, this tablet, the station they work at now (the one
+    chosen in this session, else the tablet's home)."""
+    device = g.get("device")
+    station_id = session.get("station_id") or (device.home_station_id if device else None)
+    return Viewer(current_user._get_current_object(), device, station_id)
+
+
+def landing() -> str:
+    """Where the signed-in user's work is."""
+    for role, endpoint in LANDINGS:
+        if current_user.has_role(role):
+            return url_for(endpoint)
+    return url_for("auth.password_form")
+
+
+def sign_in_page(**args) -> str:
+    """The sign-in page to offer: badge + PIN first on a registered tablet, the password page elsewhere."""
+    return url_for("auth.badge_login" if g.get("device") else "auth.login", **args)
 
 
 def current_actor() -> Actor:
@@ -111,7 +165,7 @@ def safe_next(target: str | None, default: str) -> str:
 def _unauthorized():
     if request.path.startswith("/api/") or OUTBOX_HEADER in request.headers:
         abort(401)  # an outbox replay must keep its change, not follow a redirect it would take for delivery
-    target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    target = sign_in_page(next=request.full_path if request.method == "GET" else None)
     return redirect_to(target, code=302)
 
 
@@ -125,6 +179,14 @@ def end_session() -> None:
     logout_user()
     session.clear()
     generate_csrf()
+
+
+def _tablet_gone() -> bool:
+    """A session begun on a registered tablet ends when that tablet is revoked (its cookie then finds no
+    device) or when the session's cookie turns up with another tablet's."""
+    begun_on = session.get("device_id")
+    device = g.get("device")
+    return begun_on is not None and (device is None or device.id != begun_on)
 
 
 def _idle_expired() -> bool:
@@ -145,12 +207,14 @@ def _before_request():
         return None
     read_only(db.session)  # the device, the user and the CSRF check only read: no write lock (_end_reading)
     g.device = device_for_token(request.cookies.get(current_app.config["DEVICE_COOKIE"]))
-    if not current_user.is_authenticated:
-        return None
+    if not current_user.is_authenticated or g.get("outbox_bearer"):
+        return None  # a replay is judged by its token; the session on the tablet is not touched
+    if _tablet_gone():
+        end_session()
+        return redirect_to(sign_in_page(reason="device"), code=302)
     if _idle_expired():
         end_session()
-        target = url_for("auth.login", reason="idle")
-        return redirect_to(target, code=302)
+        return redirect_to(sign_in_page(reason="idle"), code=302)
     session["last_seen"] = utcnow().isoformat()
     return None
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from flask import Flask
 
 from app.extensions import db
+from app.transport import HSTS
 
 if TYPE_CHECKING:
     from app.board.stream import BoardStream
@@ -42,7 +43,7 @@ _KICK = b"kick"
 _channel: socket.socket | None = None
 _send_lock = threading.Lock()
 _HEAD = ("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
-         "X-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n")
+         "X-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n")  # then HSTS, if any
 
 
 def fork_stream_process(load_app) -> int:
@@ -82,7 +83,9 @@ def hand_off(environ: dict, screen_id: int, area_id: int | None, since: int | No
     sock = environ.get("gunicorn.socket")
     if _channel is None or sock is None or isinstance(sock, ssl.SSLSocket):
         return False
-    message = json.dumps({"screen": screen_id, "area": area_id, "since": since}).encode()
+    # Over TLS ended at a trusted proxy (X-Forwarded-Proto, gunicorn's forwarded_allow_ips): HSTS, as app.transport.
+    secure = environ.get("wsgi.url_scheme") == "https"
+    message = json.dumps({"screen": screen_id, "area": area_id, "since": since, "secure": secure}).encode()
     try:
         with _send_lock:
             socket.send_fds(_channel, [message], [sock.fileno()])
@@ -94,6 +97,11 @@ def hand_off(environ: dict, screen_id: int, area_id: int | None, since: int | No
     dead.close()
     other_end.close()
     return True
+
+
+def _hsts(asked: dict) -> str:
+    """The HSTS header line for a stream asked over TLS, else nothing."""
+    return f"Strict-Transport-Security: {HSTS}\r\n" if asked.get("secure") else ""
 
 
 def kick() -> None:
@@ -157,7 +165,7 @@ class Pump:
                 body = f"{refused}\n".encode()
                 with sock, contextlib.suppress(OSError):
                     sock.sendall((f"HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                                  f"Retry-After: {refused.retry_after}\r\nCache-Control: no-store\r\n"
+                                  f"Retry-After: {refused.retry_after}\r\nCache-Control: no-store\r\n{_hsts(asked)}"
                                   f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
                 return
             finally:
@@ -165,7 +173,8 @@ class Pump:
         stream = BoardStream(ticket, asked["since"], self.notifier, self.app.config)
         sock.setblocking(False)
         with self._lock:
-            self._incoming.append(_Open(sock, stream, bytearray((_HEAD + OPENING).encode())))
+            head = f"{_HEAD}{_hsts(asked)}\r\n{OPENING}"
+            self._incoming.append(_Open(sock, stream, bytearray(head.encode())))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="board-streams", daemon=True)
                 self._thread.start()

@@ -76,7 +76,7 @@ def main() -> int:
         operator = Actor(create_user("operator1", "Olive Operator", ["operator"], "operator1-demo", None, None,
                                      Actor(None)).id)
         station_ids = [s.id for s in boards.area_stations(None)]
-        screen_id = boards.create_screen("Bench TV", None, Actor(None)).id
+        screen_id = boards.create_screen("Bench TV", None, Actor(None)).screen.id
         board, seq = AreaBoard(None), 0
         with app.test_request_context("/"):
             board.catch_up(lambda applied: (seq, {}, boards.latest_event_id()))

@@ -16,6 +16,7 @@ LONG_FIRST = (
     "tests/e2e/test_offline_flow.py",
     "tests/e2e/test_offline_restart.py",
     "tests/e2e/",
+    "tests/test_crash_soak.py",
     "tests/test_board_workers.py",
     "tests/test_two_servers.py",
     "tests/test_concurrent_saves.py",

@@ -26,11 +26,14 @@ MATRIX = [
     ("POST", "/admin/devices/{device}/revoke", "admin.revoke_device", {"admin", "supervisor"}, 303, {}, False),
     ("GET", "/admin/users", "admin.users", {"admin"}, 200, None, False),
     ("POST", "/admin/users/{user}/active", "admin.set_active", {"admin"}, 303, {"active": "true"}, False),
+    ("GET", "/admin/lockouts", "admin.lockouts", {"admin", "supervisor"}, 200, None, False),
+    ("POST", "/admin/lockouts/unlock", "admin.unlock_sign_in", {"admin", "supervisor"}, 422, {}, False),
     ("GET", "/floor", "floor.home", FILL, 302, None, False),
     ("GET", "/floor/stations", "floor.stations", FILL, 200, None, False),
     ("POST", "/floor/station", "floor.choose_station", FILL, 422, {}, False),
     ("POST", "/floor/submissions", "floor.start", FILL, 422, {}, False),
-    ("GET", "/floor/submissions/{draft}", "floor.fill", FILL | {"auditor"}, 200, None, False),
+    ("GET", "/floor/submissions/{draft}", "floor.fill", FILL, 200, None, False),
+    ("POST", "/floor/submissions/{draft}/take-over", "floor.take_over", FILL, 303, {}, False),
     ("POST", "/floor/submissions/{draft}/items/guards_in_place", "floor.save_answer", FILL, 200, {"value": "pass"}, True),
     ("POST", "/floor/submissions/{draft}/items/hydraulic_pressure/explain", "floor.explain", FILL, 409, {"reason": "x"}, True),
     ("POST", "/floor/submissions/{draft}/items/guard_photo/photo", "floor.add_photo", FILL, 422, {}, True),
@@ -38,17 +41,17 @@ MATRIX = [
     ("GET", "/floor/photos/{sha}.jpg", "floor.photo", SIGNED_IN, 404, None, False),
     ("GET", "/floor/downtime/new?station_id={station}", "downtime.new", FILL, 200, None, False),
     ("POST", "/floor/downtime", "downtime.start", FILL, 422, {}, False),
-    ("POST", "/floor/downtime/0/stop", "downtime.stop", FILL, 404, {"fix": "x"}, True),
+    ("POST", "/floor/downtime/999999/stop", "downtime.stop", FILL, 404, {"fix": "x"}, True),
     ("POST", "/floor/downtime/stop", "downtime.stop_at_station", FILL, 422, {}, False),
     ("GET", "/deviations", "deviations.index", READERS, 200, None, False),
     ("GET", "/deviations/new?station_id={station}", "deviations.new", FILL, 200, None, False),
     ("POST", "/deviations", "deviations.create", FILL, 422, {}, False),
-    ("GET", "/deviations/0", "deviations.show", SIGNED_IN, 404, None, False),
-    ("POST", "/deviations/0/cause", "deviations.cause", FILL, 404, {"cause": "x"}, False),
-    ("POST", "/deviations/0/acknowledge", "deviations.acknowledge", SIGNERS, 404, {}, False),
-    ("POST", "/deviations/0/decide", "deviations.decide", SIGNERS, 404, {}, False),
-    ("POST", "/deviations/0/resolve", "deviations.resolve", SIGNERS, 404, {}, False),
-    ("POST", "/deviations/0/close", "deviations.close", SIGNERS, 404, {}, False),
+    ("GET", "/deviations/999999", "deviations.show", SIGNED_IN, 404, None, False),
+    ("POST", "/deviations/999999/cause", "deviations.cause", FILL, 404, {"cause": "x"}, False),
+    ("POST", "/deviations/999999/acknowledge", "deviations.acknowledge", SIGNERS, 404, {}, False),
+    ("POST", "/deviations/999999/decide", "deviations.decide", SIGNERS, 404, {}, False),
+    ("POST", "/deviations/999999/resolve", "deviations.resolve", SIGNERS, 404, {}, False),
+    ("POST", "/deviations/999999/close", "deviations.close", SIGNERS, 404, {}, False),
     ("GET", "/review", "review.queue", SIGNERS, 200, None, False),
     ("GET", "/review/{record}", "review.review", SIGNERS, 200, None, False),
     ("POST", "/review/{record}/sign", "review.sign", SIGNERS, 422, {}, False),
@@ -58,7 +61,7 @@ MATRIX = [
     ("GET", "/records/exports/00000000-0000-4000-8000-000000000000?kind=zip", "records.export_progress_fragment",
      READERS, 200, None, False),
     ("GET", "/admin/jobs", "jobs.index", {"admin"}, 200, None, False),
-    ("POST", "/admin/jobs/0/retry", "jobs.retry", {"admin"}, 409, {}, False),
+    ("POST", "/admin/jobs/999999/retry", "jobs.retry", {"admin"}, 409, {}, False),
     ("GET", "/records/{record}", "records.record", SIGNED_IN, 200, None, False),
     ("GET", "/records/{record}.pdf", "records.record_pdf", SIGNED_IN, 200, None, False),
     ("GET", "/records/{record}/v1.pdf", "records.version_pdf", SIGNED_IN, 200, None, False),
@@ -71,7 +74,7 @@ MATRIX = [
     ("GET", "/board/no-such-token/fragment", "board.fragment", EVERYONE, 404, None, False),
     ("GET", "/admin/boards", "board.screens", {"admin"}, 200, None, False),
     ("POST", "/admin/boards", "board.create_screen", {"admin"}, 422, {}, False),
-    ("POST", "/admin/boards/0/revoke", "board.revoke_screen", {"admin"}, 404, {}, False),
+    ("POST", "/admin/boards/999999/revoke", "board.revoke_screen", {"admin"}, 404, {}, False),
     ("GET", "/manifest.webmanifest", "pwa.manifest", EVERYONE, 200, None, False),
     ("GET", "/sw.js", "pwa.service_worker", EVERYONE, 200, None, False),
     ("GET", "/offline", "pwa.offline", EVERYONE, 200, None, False),
@@ -89,9 +92,11 @@ def test_matrix_covers_every_route(app):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("method,url,endpoint,allowed,status,data,htmx", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
 def test_route_access(login, client, users, tablet, start_draft, make_record, role, method, url, endpoint, allowed, status, data, htmx):
-    """Each role gets the expected status on each route."""
-    draft = start_draft(users.operator)
-    record = make_record(users.operator) if "{record}" in url else None
+    """Each role gets the expected status on each route (on its own draft and record: object scope is
+    tests/test_object_scope.py's)."""
+    owner = getattr(users, role) if role in FILL else users.operator
+    draft = start_draft(owner)
+    record = make_record(owner) if "{record}" in url else None
     url = url.format(draft=draft.id, station=draft.station_id, form=draft.form_version_id, device=tablet[0].id, user=users.operator.id, sha="0" * 64,
                      record=record.id if record else None)
     caller = client if role == "anonymous" else login(getattr(users, role))

@@ -31,7 +31,7 @@ def test_wrong_password_is_refused_and_counted(client, users, db):
 
 @pytest.mark.parametrize("kind", ["password", "badge"])
 def test_five_failures_lock_the_identifier(client, users, tablet, kind, app, db):
-    """After 5 failures even the right secret is refused (429) until the lock expires."""
+    """After 5 failures on a tablet even the right secret is refused there (429) until the lock expires."""
     client.set_cookie(app.config["DEVICE_COOKIE"], tablet[1])
     url, bad, good = (("/login", {"username": "t-operator", "password": "bad"}, {"username": "t-operator", "password": PASSWORD})
                       if kind == "password" else
@@ -42,7 +42,8 @@ def test_five_failures_lock_the_identifier(client, users, tablet, kind, app, db)
     assert locked.status_code == 429
     assert "Too many failed attempts" in locked.get_data(as_text=True)
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "auth.locked")) is not None
-    row = db.session.get(LoginThrottle, f"{'user:t-operator' if kind == 'password' else 'badge:7001'}")
+    account = "user:t-operator" if kind == "password" else "badge:7001"
+    row = db.session.get(LoginThrottle, f"{account} from device:{tablet[0].id}")  # the lock is this tablet's
     row.locked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert client.post_form(url, good).status_code == 302

@@ -1,4 +1,6 @@
 """Board screens: administration, the kiosk page, the polling fragment, and the SSE stream."""
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -12,19 +14,20 @@ from tests.helpers.sse import EventStream
 
 @pytest.fixture
 def screen(plant, users):
-    """A whole-site board screen."""
+    """A whole-site board screen and its kiosk token (boards.NewScreen)."""
     return boards.create_screen("Hall TV", None, Actor(users.admin.id))
 
 
 def test_admin_creates_a_screen_with_a_secret_url(client, plant, users, login):
     admin = login(users.admin)
     response = admin.post_form("/admin/boards", {"name": "Assembly TV", "area_id": str(plant.stations["Press 1"].line.area_id)})
-    assert response.status_code == 303
+    assert response.status_code == 201 and response.headers["Cache-Control"] == "no-store"
     created = db.session.scalar(select(BoardScreen))
-    assert created.name == "Assembly TV" and len(created.token) >= 32
+    assert created.name == "Assembly TV"
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "board_screen.created")) is not None
-    page = admin.get("/admin/boards").get_data(as_text=True)
-    assert f"/board/{created.token}" in page
+    token = re.search(r"/board/([A-Za-z0-9_-]{32,})", response.get_data(as_text=True)).group(1)
+    assert client.get(f"/board/{token}").status_code == 200
+    assert token not in admin.get("/admin/boards").get_data(as_text=True)  # shown once, when made
 
 
 def test_screen_needs_a_name(plant, users, login):
@@ -58,8 +61,8 @@ def test_area_screen_shows_only_its_area(client, plant, users, make_user):
 
 def test_unknown_and_revoked_tokens_get_404(client, screen, users, login):
     assert client.get("/board/not-a-token").status_code == 404
-    login(users.admin).post_form(f"/admin/boards/{screen.id}/revoke")
-    assert db.session.get(BoardScreen, screen.id).revoked_at is not None
+    login(users.admin).post_form(f"/admin/boards/{screen.screen.id}/revoke")
+    assert db.session.get(BoardScreen, screen.screen.id).revoked_at is not None
     for path in ("", "/events", "/fragment"):
         assert client.get(f"/board/{screen.token}{path}").status_code == 404
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "board_screen.revoked")) is not None
@@ -132,7 +135,7 @@ def test_heartbeat_carries_the_header(stream_app, screen, request):
 
 
 def test_revoking_ends_the_open_stream(stream_app, screen, users, request):
-    screen_id, token, admin_id, since = screen.id, screen.token, users.admin.id, boards.latest_event_id()
+    screen_id, token, admin_id, since = screen.screen.id, screen.token, users.admin.id, boards.latest_event_id()
     live = request.getfixturevalue("live_server")
     stream = EventStream(f"{live}/board/{token}/events?since={since}")
     stream.next_event("heartbeat", timeout=3)

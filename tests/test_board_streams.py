@@ -16,7 +16,7 @@ from sqlalchemy import event, select
 
 from app.board.notifier import notifier_for
 from app.extensions import db
-from app.models import Answer, BoardScreen, DowntimeEvent, Station
+from app.models import Answer, DowntimeEvent, Station
 from app.serving import SlotPool, release_request_thread
 from app.services.board import boards
 from app.services.core.audit import Actor
@@ -196,7 +196,7 @@ def test_a_revoked_screen_is_noticed_without_a_query_per_stream(stream_app, scre
     kept = EventStream(f"{live}/board/{other}/events")
     for stream in revoked + [kept]:
         stream.next_event("heartbeat", timeout=5)
-    boards.revoke_screen(db.session.scalar(select(BoardScreen).where(BoardScreen.token == token)), Actor(admin_id))
+    boards.revoke_screen(boards.screen_for_token(token), Actor(admin_id))
     for stream in revoked:
         assert stream.next_event("revoked", timeout=5) is not None
         assert stream.messages.get(timeout=5) is None  # ended by the server

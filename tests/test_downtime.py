@@ -307,12 +307,13 @@ def test_fill_page_shows_the_running_downtime_of_its_station(operator, press, us
     assert "downtime-banner" not in operator.get(f"/floor/submissions/{elsewhere.id}").get_data(as_text=True)
 
 
-def test_auditor_sees_the_banner_without_the_stop_control(login, users, press, start_draft):
-    """Auditors may read a draft; they cannot end downtime, so no form is offered."""
+def test_auditors_see_no_draft_and_so_no_stop_control(login, users, press, start_draft):
+    """Auditors read records, not drafts (issue 11, finding 3): the fill page of a draft at a station that is
+    down is refused them, stop control and all."""
     draft = start_draft(users.operator)
     started(press, users.operator)
-    html = login(users.auditor).get(f"/floor/submissions/{draft.id}").get_data(as_text=True)
-    assert "downtime-banner" in html and "Running again" not in html
+    response = login(users.auditor).get(f"/floor/submissions/{draft.id}")
+    assert response.status_code == 403 and "Running again" not in response.get_data(as_text=True)
 
 
 def test_base_page_loads_the_ages_script(operator):

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from app.canonical import canonical_json, sha256_hex
 from app.models import Answer, Attachment, AuditEvent, RecordVersion, Submission
 from app.models.types import frozen_clock
-from app.services.access import outbox_tokens
 from tests.helpers.photos import gif, jpeg_with_exif, png
 
 PRESS = "press-start-of-shift"
@@ -83,14 +82,14 @@ NOW = datetime(2026, 11, 24, 21, 0, tzinfo=timezone.utc)  # 15:00 in Chicago: sh
     ("2026-11-10T12:00:00Z", NOW, "B"),  # older than a kept change can be
     (None, NOW, "B"),
 ])
-def test_a_start_kept_offline_belongs_to_the_shift_it_was_made_in(app, users, plant, db, sent, started, shift):
+def test_a_start_kept_offline_belongs_to_the_shift_it_was_made_in(app, users, tablet, plant, db, sent, started, shift):
     """A start the outbox sends later carries the tablet's time; the draft takes that time and its shift,
     and the audit event keeps both times."""
-    from tests.test_idempotency import outbox_post
+    from tests.helpers.outbox import outbox_post, tablet_token
 
     data = {"id": str(uuid.uuid4()), "form_version_id": plant.forms[PRESS].id, "station_id": plant.stations["Press 1"].id}
     with frozen_clock(NOW):
-        token = outbox_tokens.issue(users.operator, None)
+        token = tablet_token(users.operator, tablet)
         response = outbox_post(app, "/floor/submissions", token, str(uuid.uuid4()), data | ({"device_time": sent} if sent else {}))
     assert response.status_code == 204
     submission = db.session.get(Submission, data["id"])
@@ -147,7 +146,7 @@ def test_answer_is_saved_audited_and_idempotent(operator, users, start_draft, db
 
 @pytest.mark.parametrize("value,state,words", [
     ("171", "fail", "Out of spec"), ("139.9", "fail", "Out of spec"), ("144", "ok", "OK"),
-    ("142.5", "warn", "Warning"), ("158,5", "warn", "Warning"),
+    ("142.5", "warn", "Warning"), ("158.5", "warn", "Warning"),
 ])
 def test_number_is_judged_on_the_server(operator, users, start_draft, value, state, words):
     """Outside lsl/usl is red and asks why; inside the warn band amber; else OK."""

@@ -18,7 +18,8 @@ from app.idempotency.responses import flush_all as responses_written
 from app.services.access import auth as auth_service, outbox_tokens
 from app.services.core.audit import Actor
 from app.security import OUTBOX_HEADER
-from tests.helpers.builders import PASSWORD, Client, sign_in
+from tests.helpers.builders import PASSWORD, sign_in
+from tests.helpers.outbox import TabletToken, outbox_post, replay_headers, tablet_token  # noqa: F401 (others import outbox_post here)
 from tests.helpers.photos import jpeg_with_exif, png
 from tests.test_floor import PRESS, fill_passing, operator  # noqa: F401 (operator is a fixture)
 
@@ -52,10 +53,6 @@ def keyed_photo(client, draft, key: str, data: bytes):
                  content_type="multipart/form-data")
 
 
-def outbox_post(app, url: str, token: str, key: str, data: dict):
-    """POST as the outbox replays a change: no cookie, no CSRF token, the outbox token header."""
-    client = Client(app, app.response_class, use_cookies=False)
-    return client.post(url, data=data, headers={OUTBOX_HEADER: token, "Idempotency-Key": key, "HX-Request": "true"})
 
 
 def refused(response) -> bool:
@@ -64,12 +61,15 @@ def refused(response) -> bool:
     return response.status_code == 401 and "HX-Redirect" not in response.headers
 
 
-def aged_token(secret: str, user, days: float) -> str:
-    """An outbox token signed with secret as if issued days ago."""
+def aged_token(secret: str, user, tablet, hours: float) -> TabletToken:
+    """An outbox token of tablet signed with secret as if issued hours ago."""
     class Aged(TimestampSigner):
         def get_timestamp(self) -> int:
-            return int(time.time() - days * 86400)
-    return URLSafeTimedSerializer(secret, salt=outbox_tokens.SALT, signer=Aged).dumps({"u": user.id, "d": None, "c": outbox_tokens.credentials(user)})
+            return int(time.time() - hours * 3600)
+    payload = {"u": user.id, "d": tablet[0].id, "c": outbox_tokens.credentials(user)}
+    token = TabletToken(URLSafeTimedSerializer(secret, salt=outbox_tokens.SALT, signer=Aged).dumps(payload))
+    token.cookie = tablet[1]
+    return token
 
 
 # ---- replays over the test client ------------------------------------------------------------------
@@ -184,17 +184,20 @@ def test_a_change_whose_response_was_lost_answers_already_saved(operator, users,
 
 # ---- the outbox token ------------------------------------------------------------------------------
 
-def test_outbox_token_saves_as_its_author_after_someone_else_signs_in(operator, make_user, users, start_draft, app, db):
-    """A cookie-less replay with A's token saves as A though B is now signed in; B's session still needs CSRF."""
+def test_outbox_token_saves_as_its_author_after_someone_else_signs_in(operator, make_user, users, tablet, start_draft, app, db):
+    """A replay with A's token and the tablet's cookie saves as A though B is now signed in on the tablet (B's
+    session cookie goes with it and is ignored); B's session alone still needs CSRF."""
     draft = start_draft(users.operator)
+    operator.set_cookie(app.config["DEVICE_COOKIE"], tablet[1])
     token = _TOKEN_META.search(operator.get(f"/floor/submissions/{draft.id}").get_data(as_text=True)).group(1)
     assert operator.post_form("/logout").status_code == 302
     other = make_user("operator")
     sign_in(operator, other, tablet=True)
     no_csrf = operator.post(item_url(draft, "guards_in_place"), data={"value": "pass"},
-                            headers={OUTBOX_HEADER: token, "Idempotency-Key": new_key(), "HX-Request": "true"})
+                            headers={"Idempotency-Key": new_key(), "HX-Request": "true"})
     assert no_csrf.status_code == 400 and count(db, Answer) == 0
-    response = outbox_post(app, item_url(draft, "hydraulic_pressure"), token, new_key(), {"value": "171"})
+    response = operator.post(item_url(draft, "hydraulic_pressure"), data={"value": "171"},
+                             headers={OUTBOX_HEADER: token, "Idempotency-Key": new_key(), "HX-Request": "true"})
     assert response.status_code == 200 and "item--fail" in response.get_data(as_text=True)
     saved = db.session.scalar(select(Answer))
     assert (saved.item_name, saved.answered_by_id) == ("hydraulic_pressure", users.operator.id)
@@ -202,13 +205,13 @@ def test_outbox_token_saves_as_its_author_after_someone_else_signs_in(operator, 
     assert db.session.scalar(select(Deviation.raised_by_id)) == users.operator.id
 
 
-@pytest.mark.parametrize("case,accepted", [("6 days old", True), ("8 days old", False), ("forged", False),
+@pytest.mark.parametrize("case,accepted", [("13 hours old", True), ("15 hours old", False), ("forged", False),
                                            ("deactivated", False)])
-def test_outbox_token_is_refused_when_not_genuine_current_and_active(app, users, start_draft, db, case, accepted):
-    """Only a genuine token of an active user younger than OUTBOX_TOKEN_DAYS (7) lets a change in."""
+def test_outbox_token_is_refused_when_not_genuine_current_and_active(app, users, tablet, start_draft, db, case, accepted):
+    """Only a genuine token of an active user younger than OUTBOX_TOKEN_HOURS (14) lets a change in."""
     draft = start_draft(users.operator)
     secret = "someone-elses-secret" if case == "forged" else app.config["SECRET_KEY"]
-    token = aged_token(secret, users.operator, 8 if case == "8 days old" else 6 if case == "6 days old" else 0)
+    token = aged_token(secret, users.operator, tablet, {"13 hours old": 13, "15 hours old": 15}.get(case, 0))
     if case == "deactivated":
         users.operator.active = False
         db.session.commit()
@@ -217,31 +220,31 @@ def test_outbox_token_is_refused_when_not_genuine_current_and_active(app, users,
     assert count(db, Answer) == count(db, Deviation) == count(db, IdempotencyKey) == int(accepted)
 
 
-def test_outbox_token_ends_with_a_password_change(app, users, start_draft, db):
+def test_outbox_token_ends_with_a_password_change(app, users, tablet, start_draft, db):
     """A token issued before the password changed is refused (401): the change waits for its author's
     next sign-in on the tablet, which gives it a token with the new credentials."""
     draft = start_draft(users.operator)
-    token = outbox_tokens.issue(users.operator, None)
+    token = tablet_token(users.operator, tablet)
     auth_service.change_password(users.operator, PASSWORD, "a-brand-new-password", Actor(users.operator.id))
     response = outbox_post(app, item_url(draft, "hydraulic_pressure"), token, new_key(), {"value": "150"})
     assert refused(response) and count(db, Answer) == 0
-    fresh = outbox_tokens.issue(users.operator, None)
+    fresh = tablet_token(users.operator, tablet)
     assert outbox_post(app, item_url(draft, "hydraulic_pressure"), fresh, new_key(), {"value": "150"}).status_code == 200
 
 
-def test_outbox_token_opens_only_idempotent_endpoints(app, users, plant, db):
-    """A genuine token on a POST that is not @idempotent (choosing a station) is not let in."""
-    token = outbox_tokens.issue(users.operator, None)
+def test_outbox_token_opens_only_idempotent_endpoints(app, users, tablet, plant, db):
+    """A genuine token on a POST the outbox does not send (choosing a station) is not let in."""
+    token = tablet_token(users.operator, tablet)
     response = outbox_post(app, "/floor/station", token, new_key(), {"station_id": plant.stations["Press 1"].id})
     assert refused(response) and response.headers.get("Location") != "/floor"
     assert count(db, AuditEvent, AuditEvent.actor_id == users.operator.id) == 0
 
 
-def test_every_answer_to_a_keyed_change_names_its_key(app, users, plant, start_draft, db):
+def test_every_answer_to_a_keyed_change_names_its_key(app, users, tablet, plant, start_draft, db):
     """The outbox counts a change as delivered only on a 2xx that echoes its key: the first answer and
     its replays echo it, a replayed start is an HX-Redirect a script can read (not an opaque 303), and
     a refusal names no key (it was not taken)."""
-    token = outbox_tokens.issue(users.operator, None)
+    token = tablet_token(users.operator, tablet)
     sub_id, key = new_key(), new_key()
     start = {"id": sub_id, "form_version_id": plant.forms["press-start-of-shift"].id,
              "station_id": plant.stations["Press 1"].id}
@@ -262,19 +265,20 @@ def test_every_answer_to_a_keyed_change_names_its_key(app, users, plant, start_d
 # ---- many at once over real HTTP ----------------------------------------------------------------------
 
 @pytest.fixture
-def ready(login, users, plant, start_draft):
+def ready(app, login, users, tablet, plant, start_draft):
     """Plain values for the server test (the ORM objects detach once the server starts): token, ids, a filled draft."""
     filled = start_draft(users.operator)
     fill_passing(login(users.operator, tablet=True), filled)
-    return {"token": outbox_tokens.issue(users.operator, None), "form": plant.forms[PRESS].id,
+    return {"token": tablet_token(users.operator, tablet), "cookie": f"{app.config['DEVICE_COOKIE']}={tablet[1]}", "form": plant.forms[PRESS].id,
             "station": plant.stations["Press 1"].id, "filled": filled.id}
 
 
-def hammer(base: str, path: str, data: dict, token: str, n: int = 10) -> list[tuple]:
-    """n threads send the same cookie-less request with one key at the same moment: (status, location, replayed)."""
+def hammer(base: str, path: str, data: dict, ready: dict, n: int = 10) -> list[tuple]:
+    """n threads send the same replay (the tablet's cookie, no session) with one key at the same moment:
+    (status, location, replayed)."""
     host, key, barrier = urlsplit(base), new_key(), threading.Barrier(n)
-    headers = {"Content-Type": "application/x-www-form-urlencoded", OUTBOX_HEADER: token, "Idempotency-Key": key,
-               "HX-Request": "true" if path.endswith("/submit") else "false"}
+    headers = {"Content-Type": "application/x-www-form-urlencoded", OUTBOX_HEADER: ready["token"], "Idempotency-Key": key,
+               "HX-Request": "true" if path.endswith("/submit") else "false", "Cookie": ready["cookie"]}
 
     def send(_):
         conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
@@ -295,7 +299,7 @@ def test_ten_concurrent_starts_make_one_submission(ready, live_server, db):
     """Ten simultaneous copies of one start: one draft, one audit event, ten 303s to the same page."""
     sub_id = new_key()
     results = hammer(live_server, "/floor/submissions",
-                     {"id": sub_id, "form_version_id": ready["form"], "station_id": ready["station"]}, ready["token"])
+                     {"id": sub_id, "form_version_id": ready["form"], "station_id": ready["station"]}, ready)
     assert {(status, location) for status, location, _ in results} == {(303, f"/floor/submissions/{sub_id}")}
     assert sorted(replayed or "" for *_, replayed in results) == [""] + ["true"] * 9
     assert count(db, Submission, Submission.id == sub_id) == 1
@@ -304,7 +308,7 @@ def test_ten_concurrent_starts_make_one_submission(ready, live_server, db):
 
 def test_ten_concurrent_submits_freeze_one_version(ready, live_server, db):
     """Ten simultaneous copies of one submit: one record version, every answer a success to the record."""
-    results = hammer(live_server, f"/floor/submissions/{ready['filled']}/submit", {}, ready["token"])
+    results = hammer(live_server, f"/floor/submissions/{ready['filled']}/submit", {}, ready)
     assert {(status, location) for status, location, _ in results} == {(204, f"/records/{ready['filled']}")}
     assert sorted(replayed or "" for *_, replayed in results) == [""] + ["true"] * 9
     assert count(db, RecordVersion) == 1 and len(audits(db, "submission.submitted")) == 1
@@ -325,12 +329,9 @@ def test_pages_vary_on_hx_request(operator, users, plant, start_draft):
 
 def test_outbox_token_of_a_revoked_tablet_is_refused(app, users, tablet, start_draft, db):
     """A tablet revoked as lost: the changes it still holds are not taken, whoever's they are."""
-    from app.services.access import outbox_tokens
-
     draft = start_draft(users.operator)
     device = tablet[0]
-    with app.test_request_context():
-        token = outbox_tokens.issue(users.operator, device)
+    token = tablet_token(users.operator, tablet)
     device.revoked_at = device.registered_at
     db.session.commit()
     response = outbox_post(app, item_url(draft, "hydraulic_pressure"), token, new_key(), {"value": "150"})

@@ -62,7 +62,7 @@ def test_registry_names_every_type_once_and_refuses_unknown_ones() -> None:
     ("guard", "PASS", "pass", "ok", "Pass"),
     ("guard", "fail", "fail", "fail", "Fail"),
     ("pressure", "171", 171.0, "fail", "171.0 bar is above the upper limit 160 bar"),
-    ("pressure", "150,5", 150.5, "ok", "150.5 bar, within 140–160 bar"),
+    ("pressure", "150.5", 150.5, "ok", "150.5 bar, within 140–160 bar"),
     ("surface", "crack", "crack", "fail", "Crack (failing: Crack)"),
     ("defects", ["none"], ["none"], "ok", "None"),
     ("notes", "short", "short", "info", "short"),

@@ -139,7 +139,7 @@ def test_verify_and_audit_chain_pass_on_golden_rows(golden, users, login, app):
         assert (answer.status, answer.record_id, answer.version) == (status, row.submission_id, row.version)
         assert row.record.canonical_json() == row.canonical_json
     page = login(users.auditor).get(f"/verify?sha256={rows[-1].sha256}").get_data(as_text=True)
-    assert f"Genuine: record {IDS['hidden-photo']}, version 2, the current version." in page
+    assert f"This sha256 is that of record {IDS['hidden-photo']}, version 2, the current version." in page
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and "audit chain OK" in result.output
 

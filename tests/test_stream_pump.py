@@ -59,7 +59,7 @@ def shows(tv: SocketStream, station_id: int, status: str, timeout: float = 5.0) 
 def test_one_thread_serves_every_stream_and_a_tv_that_stops_reading_holds_up_no_other(
         pump_app, plant, users, monkeypatch):
     monkeypatch.setattr(Pump, "BACKLOG", 32 * 1024)
-    screen = boards.create_screen("Hall TV", None, Actor(users.admin.id))
+    screen = boards.create_screen("Hall TV", None, Actor(users.admin.id)).screen
     press_id, operator_id = plant.stations["Press 2"].id, users.operator.id
     pump = Pump(pump_app)
     since = boards.latest_event_id()
@@ -86,7 +86,7 @@ def test_one_thread_serves_every_stream_and_a_tv_that_stops_reading_holds_up_no_
 
 def test_a_screen_over_its_cap_is_refused_by_the_pump(pump_app, plant, users):
     pump_app.config.update(BOARD_STREAMS_PER_SCREEN=1)
-    screen = boards.create_screen("Hall TV", None, Actor(users.admin.id))
+    screen = boards.create_screen("Hall TV", None, Actor(users.admin.id)).screen
     pump = Pump(pump_app)
     first = SocketStream(connect(pump, screen.id, None))
     second = SocketStream(connect(pump, screen.id, None))

@@ -126,18 +126,18 @@ def test_any_server_serves_any_file_and_boards_hear_every_server(plant, users, s
     body, kind = multipart("photo", "guard.jpg", photo, "image/jpeg")
     assert operator_a.post(f"/floor/submissions/{draft_id}/items/guard_photo/photo", body, kind).status == 200
     sha = hashlib.sha256(photo).hexdigest()
-    auditor_b = Browser(server_b.url, names["auditor"])
-    served = auditor_b.get(f"/floor/photos/{sha}.jpg")
+    lead_b = Browser(server_b.url, names["supervisor"])  # a draft's photo: its starter and supervisors see it
+    served = lead_b.get(f"/floor/photos/{sha}.jpg")
     derivative = served.read()
     assert served.status == 200 and served.headers["Content-Type"] == "image/jpeg"
     assert b"SecretCam" in photo and b"SecretCam" not in derivative and derivative[:2] == b"\xff\xd8"
     etag = served.headers["ETag"]
     with pytest.raises(urllib.error.HTTPError) as not_modified:
-        auditor_b.get(f"/floor/photos/{sha}.jpg", headers={"If-None-Match": etag})
+        lead_b.get(f"/floor/photos/{sha}.jpg", headers={"If-None-Match": etag})
     assert not_modified.value.code == 304
 
     # A record PDF archived by A is served by B byte for byte (B finds A's blob; it renders nothing).
-    auditor_a = Browser(server_a.url, names["auditor"])
+    auditor_a, auditor_b = Browser(server_a.url, names["auditor"]), Browser(server_b.url, names["auditor"])
     first = auditor_a.get(f"/records/{record_id}.pdf")
     pdf_a = first.read()
     second = auditor_b.get(f"/records/{record_id}.pdf")

@@ -1,6 +1,6 @@
-"""Administration: registered tablets and users."""
+"""Administration: registered tablets, users and sign-in locks."""
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from app.admin import views  # noqa: E402,F401
+from app.admin import lockouts, views  # noqa: E402,F401

@@ -1,14 +1,14 @@
 """Input schemas for administration."""
 from marshmallow import fields, validate
 
-from app.inputs import StrictSchema
+from app.inputs import Id, StrictSchema, Text
 
 
 class DeviceSchema(StrictSchema):
     """Register the tablet this browser runs on."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    home_station_id = fields.Integer(load_default=None, allow_none=True)
+    name = Text(120, required=True, validate=validate.Length(min=1))
+    home_station_id = Id(load_default=None, allow_none=True)
 
 
 class ActiveSchema(StrictSchema):

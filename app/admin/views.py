@@ -1,5 +1,5 @@
 """Admin views: register and revoke tablets, activate and deactivate users."""
-from flask import current_app, flash, make_response, redirect, render_template, url_for
+from flask import flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -12,6 +12,7 @@ from app.inputs import load_form
 from app.models import Device, User
 from app.security import current_actor, roles_required
 from app.services.access import auth as auth_service, devices
+from app.transport import set_device_cookie
 
 
 @bp.get("/devices", endpoint="devices")
@@ -33,9 +34,7 @@ def register_device():
                                error=error), error.status
     flash(f"This tablet is now registered as “{device.name}”.")
     response = make_response(redirect(url_for("admin.devices"), code=303))
-    config = current_app.config
-    response.set_cookie(config["DEVICE_COOKIE"], token, max_age=config["DEVICE_COOKIE_DAYS"] * 86400,
-                        httponly=True, samesite="Lax", secure=config["SESSION_COOKIE_SECURE"])
+    set_device_cookie(response, token)
     return response
 
 

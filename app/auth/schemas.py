@@ -1,15 +1,15 @@
 """Input schemas for sign-in."""
 from marshmallow import fields, validate
 
-from app.inputs import StrictSchema
+from app.inputs import StrictSchema, Text
 
 
 class PasswordLoginSchema(StrictSchema):
     """Username + password."""
 
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
-    next = fields.String(load_default=None)
+    username = Text(64, required=True, validate=validate.Length(min=1))
+    password = Text(256, required=True, validate=validate.Length(min=1))
+    next = Text(2000, load_default=None)
 
 
 class BadgeLoginSchema(StrictSchema):
@@ -17,11 +17,11 @@ class BadgeLoginSchema(StrictSchema):
 
     badge = fields.String(required=True, validate=validate.Regexp(r"^\w{1,64}$", error="Scan or type your badge number."))
     pin = fields.String(required=True, validate=validate.Regexp(r"^\d{4,8}$", error="The PIN is 4 to 8 digits."))
-    next = fields.String(load_default=None)
+    next = Text(2000, load_default=None)
 
 
 class PasswordChangeSchema(StrictSchema):
     """Current and new password."""
 
-    current_password = fields.String(required=True)
-    new_password = fields.String(required=True, validate=validate.Length(max=256))
+    current_password = Text(256, required=True)
+    new_password = Text(256, required=True)

@@ -1,5 +1,5 @@
 """Sign-in views: password for everyone, badge + PIN for operators on a registered tablet."""
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 
@@ -9,27 +9,30 @@ from app.errors import CSRF_MESSAGE, error_response
 from app.services.core.errors import DomainError
 from app.extensions import db
 from app.inputs import load_form
-from app.security import current_actor, end_session, safe_next
+from app.security import current_actor, end_session, landing, safe_next
 from app.services.access import auth as auth_service
+from app.services.access.lockout import LockedOut, Source
 from app.services.core import audit
 from app.services.core.audit import Actor
 
 
-def _limits() -> tuple[int, int]:
-    return current_app.config["LOCKOUT_THRESHOLD"], current_app.config["LOCKOUT_MINUTES"]
+def _source() -> Source:
+    """Where this attempt comes from, for the lockout: the registered tablet, else the client address."""
+    return Source.of(g.device.id if g.device else None, request.remote_addr)
 
 
 def _start_session(user, method: str):
     session.clear()
     login_user(user)
     session["tablet"] = g.device is not None
+    session["device_id"] = g.device.id if g.device else None  # revoking this tablet ends the session (app.security)
     # The CSRF secret is made now, in the sign-in response: requests the tablet sends at the same time
     # (the service worker fetching pages) would otherwise each make their own and overwrite the page's.
     generate_csrf()
     audit.record(Actor(user.id, g.device.id if g.device else None), "auth.login", "user", user.id,
                  after={"method": method})
     db.session.commit()
-    return redirect(safe_next(request.form.get("next"), url_for("floor.home")))
+    return redirect(safe_next(request.form.get("next"), landing()))
 
 
 def _login_page(template: str, error: DomainError | None = None):
@@ -61,7 +64,7 @@ def login_post():
     """Check username and password."""
     try:
         data = load_form(PasswordLoginSchema())
-        user = auth_service.authenticate_password(data["username"], data["password"], *_limits(), g.device)
+        user = auth_service.authenticate_password(data["username"], data["password"], _source())
     except DomainError as error:
         return _login_page("auth/login.html", error)
     return _start_session(user, "password")
@@ -82,7 +85,7 @@ def badge_login_post():
     """Check badge and PIN on a registered device."""
     try:
         data = load_form(BadgeLoginSchema())
-        user = auth_service.authenticate_badge(data["badge"], data["pin"], g.device, *_limits())
+        user = auth_service.authenticate_badge(data["badge"], data["pin"], g.device)
     except DomainError as error:
         return _login_page("auth/badge.html", error)
     return _start_session(user, "badge_pin")
@@ -109,10 +112,16 @@ def password_form():
 @bp.post("/account/password")
 @login_required
 def password_change():
-    """Change the password; every session (this one included) ends."""
+    """Change the password; every session (this one included) ends. Too many wrong current passwords end
+    this session (whoever sits at it does not know its password) and lock further tries from here."""
     try:
         data = load_form(PasswordChangeSchema())
-        auth_service.change_password(current_user, data["current_password"], data["new_password"], current_actor())
+        auth_service.change_password(current_user, data["current_password"], data["new_password"], current_actor(),
+                                     request.remote_addr)
+    except LockedOut as error:
+        end_session()
+        signed_out = LockedOut(f"You are signed out: the current password was wrong too many times. {error.message}")
+        return _login_page("auth/badge.html" if g.device else "auth/login.html", signed_out)
     except DomainError as error:
         return render_template("auth/password.html", error=error), error.status
     end_session()

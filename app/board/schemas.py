@@ -1,12 +1,12 @@
 """Input schemas for board screens."""
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from app.inputs import StrictSchema
+from app.inputs import Id, StrictSchema, Text
 
 
 class ScreenSchema(StrictSchema):
     """A new board screen: a name and an area (none = the whole site)."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    area_id = fields.Integer(load_default=None, allow_none=True)
+    name = Text(120, required=True, validate=validate.Length(min=1))
+    area_id = Id(load_default=None, allow_none=True)
 

@@ -19,7 +19,8 @@ from app.services.board import boards
 def screen(token: str):
     """The full-screen board for a TV; the token in the URL is the only credential."""
     found = boards.screen_for_token(token)
-    response = Response(render_template("board/screen.html", screen=found, view=boards.board_view(found)))
+    page = render_template("board/screen.html", screen=found, token=token, view=boards.board_view(found))
+    response = Response(page)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -61,22 +62,24 @@ def fragment(token: str):
 @bp.get("/admin/boards")
 @roles_required("admin")
 def screens():
-    """Board screens with their kiosk URLs, and the form to add one."""
-    return render_template("board/admin.html", screens=boards.screens(), areas=all_areas(), error=None)
+    """Board screens, and the form to add one (a screen's kiosk URL is shown once, when it is made)."""
+    return render_template("board/admin.html", screens=boards.screens(), areas=all_areas(), error=None, created=None)
 
 
 @bp.post("/admin/boards")
 @roles_required("admin")
 def create_screen():
-    """Add a board screen; its secret URL is shown in the list."""
+    """Add a board screen and show its secret URL, this once (only its hash is kept, so no page shows it again)."""
     try:
         data = load_form(ScreenSchema())
         created = boards.create_screen(data["name"], data["area_id"], current_actor())
     except DomainError as error:
-        page = render_template("board/admin.html", screens=boards.screens(), areas=all_areas(), error=error)
+        page = render_template("board/admin.html", screens=boards.screens(), areas=all_areas(), error=error,
+                               created=None)
         return page, error.status
-    flash(f"Board screen “{created.name}” created. Open its kiosk URL on the TV.")
-    return redirect(url_for("board.screens"), code=303)
+    page = render_template("board/admin.html", screens=boards.screens(), areas=all_areas(), error=None,
+                           created=created)
+    return page, 201, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 @bp.post("/admin/boards/<int:screen_id>/revoke")

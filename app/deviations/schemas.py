@@ -4,19 +4,19 @@ from typing import Mapping
 from marshmallow import ValidationError, fields, post_load, pre_load, validate
 
 from app.services.core.errors import DomainError
-from app.inputs import FilterSchema, StrictSchema
+from app.inputs import FilterSchema, Id, StrictSchema, Text, Whole
 from app.models.deviation import DECISIONS, STATUSES
 from app.services.quality.deviation_search import DeviationQuery
 
 _DATE = {"invalid": "Enter a date as YYYY-MM-DD.", "format": "Enter a date as YYYY-MM-DD."}
 _CHOICE = {"invalid": "Choose one from the list."}
-_TEXT = validate.Length(max=2000, error="Use at most 2000 characters.")
+_TEXT_MAX = 2000
 
 
-def _text(required: bool = False, message: str = "") -> fields.String:
+def _text(required: bool = False, message: str = "") -> Text:
     if required:
-        return fields.String(required=True, validate=_TEXT, error_messages={"required": message})
-    return fields.String(load_default=None, validate=_TEXT)
+        return Text(_TEXT_MAX, required=True, error_messages={"required": message})
+    return Text(_TEXT_MAX, load_default=None)
 
 
 class _BlankIsMissing(StrictSchema):
@@ -31,16 +31,14 @@ class DeviationFilterSchema(FilterSchema):
 
     status = fields.String(load_default=None, validate=validate.OneOf(
         STATUSES, error="Status is one of: open, acknowledged, resolved, closed."))
-    station = fields.Integer(load_default=None, error_messages=_CHOICE)
-    line = fields.Integer(load_default=None, error_messages=_CHOICE)
+    station = Id(load_default=None, error_messages=_CHOICE)
+    line = Id(load_default=None, error_messages=_CHOICE)
     decision = fields.String(load_default=None, validate=validate.OneOf(
         DECISIONS, error="Decision is one of: " + ", ".join(DECISIONS) + "."))
     date_from = fields.Date(load_default=None, error_messages=_DATE)
     date_to = fields.Date(load_default=None, error_messages=_DATE)
-    q = fields.String(load_default=None, validate=validate.Length(
-        max=200, error="Search text is at most 200 characters."))
-    page = fields.Integer(load_default=1, error_messages={"invalid": "The page is a number from 1."},
-                          validate=validate.Range(min=1, max=1_000_000, error="The page is a number from 1."))
+    q = Text(200, load_default=None, error="Search text is at most 200 characters.")
+    page = Whole(1, 1_000_000, load_default=1, error_messages={"invalid": "The page is a number from 1."})
 
     @post_load
     def _to_query(self, data: dict, **_kwargs) -> dict:
@@ -59,9 +57,9 @@ def load_filters(args: Mapping) -> dict:
 class RaiseSchema(_BlankIsMissing):
     """Raise a deviation by hand at a station."""
 
-    station_id = fields.Integer(required=True, error_messages={"required": "Open this from a station.", **_CHOICE})
+    station_id = Id(required=True, error_messages={"required": "Open this from a station.", **_CHOICE})
     what_happened = _text(True, "Say what happened.")
-    cause_category = fields.String(load_default=None, validate=validate.Length(max=80))
+    cause_category = Text(80, load_default=None)
     cause = _text()
     immediate_action = _text()
 
@@ -69,7 +67,7 @@ class RaiseSchema(_BlankIsMissing):
 class CauseSchema(_BlankIsMissing):
     """The cause (category + words) and the immediate action of a deviation."""
 
-    cause_category = fields.String(load_default=None, validate=validate.Length(max=80))
+    cause_category = Text(80, load_default=None)
     cause = _text()
     immediate_action = _text()
 
@@ -85,7 +83,7 @@ class DecideSchema(_BlankIsMissing):
     constraints = _text()
     decision = fields.String(required=True, error_messages={"required": "Choose the decision."},
                              validate=validate.OneOf(DECISIONS, error="Choose one of the decisions in the list."))
-    decided_by = fields.Integer(load_default=None, error_messages=_CHOICE)
+    decided_by = Id(load_default=None, error_messages=_CHOICE)
     decision_notes = _text()
 
 

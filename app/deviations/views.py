@@ -9,7 +9,7 @@ from app.deviations.schemas import CauseSchema, DecideSchema, RaiseSchema, Resol
 from app.extensions import db
 from app.htmx import render_page_or_partial, show_address
 from app.idempotency import idempotent
-from app.inputs import StrictSchema, given_args, load_form
+from app.inputs import StrictSchema, given_args, load_form, query_id
 from app.roles import LIST_ROLES, RAISE_ROLES, STEP_ROLES
 from app.security import current_actor, roles_required
 from app.services.core.errors import DomainError
@@ -64,7 +64,7 @@ def _page(deviation, error: DomainError | None = None):
 @roles_required(*RAISE_ROLES)
 def new():
     """The form that raises a deviation by hand at a station."""
-    station = deviations.get_station(request.args.get("station_id", type=int))
+    station = deviations.get_station(query_id("station_id"))
     return render_template("deviations/new.html", station=station, error=None, form={})
 
 
@@ -73,7 +73,7 @@ def new():
 @idempotent
 def create():
     """Raise a deviation by hand; its page opens next."""
-    station = deviations.get_station(request.form.get("station_id", type=int))
+    station = deviations.get_station(query_id("station_id", request.form))
     try:
         data = load_form(RaiseSchema())
         deviation = deviations.raise_manual(station, data["what_happened"], data["cause_category"], data["cause"],

@@ -1,8 +1,8 @@
 """Input schemas for downtime."""
-from marshmallow import EXCLUDE, ValidationError, fields, validate
+from marshmallow import EXCLUDE, ValidationError, validate
 
 from app.services.core.errors import DomainError
-from app.inputs import StrictSchema, device_time_field
+from app.inputs import Id, StrictSchema, Text, device_time_field
 from app.services.floor.downtime import FIX_MISSING
 
 REASON_MISSING = "Pick the reason the station stopped."
@@ -11,23 +11,23 @@ REASON_MISSING = "Pick the reason the station stopped."
 class StationSchema(StrictSchema):
     """The station the downtime is at (the reason page's query string, and the first field of a start)."""
 
-    station_id = fields.Integer(required=True, error_messages={
+    station_id = Id(required=True, error_messages={
         "required": "Choose the station that stopped.", "invalid": "Choose the station that stopped."})
 
 
 class StartSchema(StationSchema):
     """Report downtime: station, a reason code from the tree, optional notes."""
 
-    reason_code = fields.String(required=True, validate=validate.Length(min=1, max=120, error=REASON_MISSING),
-                                error_messages={"required": REASON_MISSING})
-    notes = fields.String(load_default=None, validate=validate.Length(max=2000))
+    reason_code = Text(120, REASON_MISSING, required=True, validate=validate.Length(min=1, error=REASON_MISSING),
+                       error_messages={"required": REASON_MISSING})
+    notes = Text(2000, load_default=None)
     device_time = device_time_field()
 
 
 class StopSchema(StrictSchema):
     """End downtime: what fixed it (required)."""
 
-    fix = fields.String(required=True, error_messages={"required": FIX_MISSING})
+    fix = Text(2000, required=True, error_messages={"required": FIX_MISSING})
     device_time = device_time_field()
 
 

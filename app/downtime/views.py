@@ -7,7 +7,7 @@ from app.htmx import is_htmx, redirect_to, render_page_or_partial
 from app.idempotency import idempotent
 from app.inputs import load_form
 from app.roles import FILL_ROLES
-from app.security import current_actor, kept_offline_time, roles_required
+from app.security import current_actor, kept_offline_time, outbox_replayable, roles_required
 from app.services.core.errors import DomainError
 from app.services.floor import downtime, reasons
 
@@ -24,6 +24,7 @@ def new():
 
 
 @bp.post("/floor/downtime")
+@outbox_replayable
 @roles_required(*FILL_ROLES)
 @idempotent
 def start():
@@ -44,6 +45,7 @@ def start():
 
 
 @bp.post("/floor/downtime/<int:event_id>/stop")
+@outbox_replayable
 @roles_required(*FILL_ROLES)
 @idempotent
 def stop(event_id: int):
@@ -52,6 +54,7 @@ def stop(event_id: int):
 
 
 @bp.post("/floor/downtime/stop")
+@outbox_replayable
 @roles_required(*FILL_ROLES)
 @idempotent
 def stop_at_station():

@@ -10,6 +10,8 @@ from app.services.core.errors import DomainError
 from app.extensions import db
 from app.models import Area, FormVersion, Site, Station, Submission, User
 from app.models.types import utcnow
+from app.security import current_viewer
+from app.services.access import scope
 from app.services.floor import catalogue, downtime, submissions
 from app.services.quality import deviations
 from app.services.records import item_views, versions
@@ -71,13 +73,15 @@ def all_areas() -> list[Area]:
     return site.areas if site else []
 
 
-def get_submission(submission_id: str) -> Submission:
-    """The submission or a 404."""
+def get_submission(submission_id: str, write: bool = True) -> Submission:
+    """The submission, or a 404 when there is none or it is outside the signed-in user's scope: to change
+    (write) or to open (app/services/access/scope.py)."""
     # What every fill-page request reads, in one statement: the form, the station, then its answers.
     submission = db.session.get(Submission, submissions.normalise_id(submission_id), options=[
         joinedload(Submission.form_version), joinedload(Submission.station), selectinload(Submission.answers)])
     if submission is None:
-        raise DomainError("No such record.", status=404)
+        raise scope.not_found()
+    (scope.require_write if write else scope.require_open)(current_viewer(), submission)
     return submission
 
 

@@ -11,9 +11,10 @@ from app.floor.context import all_areas, blank_context, current_station, fill_co
 from app.floor.schemas import ExplainSchema, StartSchema, StationSchema
 from app.htmx import is_htmx, redirect_to
 from app.idempotency import idempotent
-from app.inputs import load_form, posted_device_time
+from app.inputs import load_form, posted_device_time, query_id
 from app.roles import FILL_ROLES
-from app.security import current_actor, kept_offline_time, roles_required
+from app.security import current_actor, current_viewer, kept_offline_time, landing, outbox_replayable, roles_required, sign_in_page
+from app.services.access import scope
 from app.services.core.errors import DomainError
 from app.services.floor import attachments, catalogue, downtime, schedule, submissions
 from app.services.quality import deviations
@@ -23,11 +24,7 @@ from app.services.records import versions
 @bp.get("/")
 def index():
     """Send each person to where their work is."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
-    if current_user.has_role(*FILL_ROLES):
-        return redirect(url_for("floor.home"))
-    return redirect(url_for("admin.devices" if current_user.has_role("admin") else "auth.password_form"))
+    return redirect(landing() if current_user.is_authenticated else sign_in_page())
 
 
 @bp.get("/floor")
@@ -37,9 +34,9 @@ def home():
     station = current_station()
     if station is None:
         return redirect(url_for("floor.stations"))
-    drafts = submissions.drafts_at(station)
+    drafts = submissions.drafts_at(station)  # every draft counts for what is due; the list shows the viewer's
     return render_template("floor/home.html", station=station, forms=catalogue.forms_for_station(station),
-                           drafts=drafts, due=schedule.station_due(station, drafts),
+                           drafts=scope.visible_drafts(current_viewer(), drafts), due=schedule.station_due(station, drafts),
                            downtime=downtime.running_at(station), open_here=deviations.open_at(station.id))
 
 
@@ -62,6 +59,7 @@ def choose_station():
 
 
 @bp.post("/floor/submissions")
+@outbox_replayable
 @roles_required(*FILL_ROLES)
 @idempotent
 def start():
@@ -73,24 +71,39 @@ def start():
 
 
 @bp.get("/floor/submissions/<submission_id>")
-@roles_required(*FILL_ROLES, "auditor")
+@roles_required(*FILL_ROLES)
 def fill(submission_id: str):
-    """The fill page of a draft, or the read-only record once submitted."""
-    submission = get_submission(submission_id)
+    """The fill page of a draft (whose it is first, for someone who may take it over), or the record once
+    submitted."""
+    submission = get_submission(submission_id, write=False)
     if submission.status != "draft":
         return redirect(url_for("records.record", record_id=submission.id))
+    if not scope.may_write_draft(current_viewer(), submission):
+        return render_template("floor/take_over.html", submission=submission)
     return render_template("floor/fill.html", **fill_context(submission), missing=None)
+
+
+@bp.post("/floor/submissions/<submission_id>/take-over")
+@roles_required(*FILL_ROLES)
+def take_over(submission_id: str):
+    """Go on with a draft someone else started at this station's tablet (audited)."""
+    submission = get_submission(submission_id, write=False)
+    submissions.require_draft(submission)
+    scope.take_over(current_viewer(), submission, current_actor())
+    flash(f"You are now continuing this checklist, started by {submission.started_by.printed_name}.")
+    return redirect(url_for("floor.fill", submission_id=submission.id), code=303)
 
 
 @bp.get("/floor/forms/<int:form_version_id>/blank")
 @roles_required(*FILL_ROLES)
 def blank(form_version_id: int):
     """The fill page of a form not started yet: the tablet keeps it to start the form offline."""
-    context = blank_context(form_version_id, request.args.get("station", type=int), current_user)
+    context = blank_context(form_version_id, query_id("station"), current_user)
     return render_template("floor/fill.html", **context, missing=None)
 
 
 @bp.post("/floor/submissions/<submission_id>/items/<item_name>")
+@outbox_replayable
 @roles_required(*FILL_ROLES)
 @idempotent
 @reads_first
@@ -98,12 +111,24 @@ def save_answer(submission_id: str, item_name: str):
     """Save one answer; answer with the item, its dependents and the progress bar. It reads and judges in the
     request's read-only transaction (reads_first); the service writes in a short transaction of its own."""
     submission = get_submission(submission_id)
+    # JSON or plain text would read as no fields at all, that is as a cleared answer: only form data is taken.
+    body = request.mimetype or ("an untyped body" if request.content_length else "")
+    if body and body not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise DomainError(f"An answer is posted as form fields (value=…), not as {body}.", {"Content-Type": [
+            "Expected application/x-www-form-urlencoded or multipart/form-data."]}, status=415)
     device_time = kept_offline_time(posted_device_time())
-    return _saving(submission, item_name, lambda: submissions.save_answer(
-        submission, item_name, request.form.to_dict(flat=False), current_actor(), device_time=device_time))
+
+    def save():
+        if request.files:  # a file is never an answer: photos have a route of their own
+            raise DomainError("A file is not an answer.", {name: [f"Unknown field “{name}”: photos are added with "
+                                                                  "the photo button."] for name in request.files})
+        return submissions.save_answer(submission, item_name, request.form.to_dict(flat=False), current_actor(),
+                                       device_time=device_time)
+    return _saving(submission, item_name, save)
 
 
 @bp.post("/floor/submissions/<submission_id>/items/<item_name>/explain")
+@outbox_replayable
 @roles_required(*FILL_ROLES)
 @idempotent
 def explain(submission_id: str, item_name: str):
@@ -116,6 +141,7 @@ def explain(submission_id: str, item_name: str):
 
 
 @bp.post("/floor/submissions/<submission_id>/items/<item_name>/photo")
+@outbox_replayable
 @roles_required(*FILL_ROLES)
 @idempotent
 def add_photo(submission_id: str, item_name: str):
@@ -133,6 +159,7 @@ def add_photo(submission_id: str, item_name: str):
 
 
 @bp.post("/floor/submissions/<submission_id>/submit")
+@outbox_replayable
 @roles_required(*FILL_ROLES)
 @idempotent
 def submit(submission_id: str):
@@ -155,8 +182,8 @@ def submit(submission_id: str):
 def photo(sha256: str):
     """The EXIF-free display derivative of a stored photo."""
     found = attachments.find(sha256)
-    if found is None:
-        raise DomainError("No such photo.", status=404)
+    if found is None or not scope.may_read_photo(current_viewer(), found):
+        raise scope.not_found("photo")
     # From the blob store, so any server serves it; the derivative's sha256 is its ETag, as a file's would be.
     return send_file(io.BytesIO(attachments.derivative(found)), mimetype="image/jpeg", max_age=0,
                      download_name=f"{found.derivative_sha256}.jpg", etag=found.derivative_sha256,

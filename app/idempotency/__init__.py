@@ -57,5 +57,4 @@ def idempotent(view: Callable) -> Callable:
             return response
         idempotency.store(key, response)
         return _answered(key, response)
-    wrapped.accepts_outbox_token = True  # app.security lets a tablet's outbox replay reach it
     return wrapped

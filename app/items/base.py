@@ -8,12 +8,18 @@ Form = Mapping[str, Any]
 Answers = Mapping[str, Any]
 
 
-class AnswerError(ValueError):
-    """A posted answer that cannot be stored; the message tells the person what to enter."""
+# Posted with every change beside its answer and read before it is: the CSRF token, the tablet's clock.
+ENVELOPE_FIELDS = frozenset({"csrf_token", "device_time"})
 
-    def __init__(self, message: str) -> None:
+
+class AnswerError(ValueError):
+    """A posted answer that cannot be stored; the message tells the person what to enter. fields names the
+    posted fields at fault, each with its reason, when it is they (not the answer as a whole) that are refused."""
+
+    def __init__(self, message: str, fields: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.fields = dict(fields or {})
 
 
 @dataclass(frozen=True)
@@ -105,12 +111,22 @@ class ItemType:
     takes_photos = False
     # Its answer is a plain code or text another item (a scan's expect) may be compared with.
     gives_text = False
+    # Its field may be posted several times (a multi's ticked boxes); every other field is posted once.
+    repeats = False
 
-    def parse(self, item: Item, form: Form) -> Any:
-        """Turn posted fields into the JSON value stored; None clears the answer."""
-        if not self.takes_input:
-            # A programming error, not the person's: these items never post a value.
-            raise ValueError(f"a {self.name} item takes no posted value; photos are stored as attachments")
+    def fields(self, item: Item) -> tuple[str, ...]:
+        """The fields its inputs post (the fill page's and the correct page's); no other field is taken."""
+        return ("value",) if self.takes_input else ()
+
+    def parse(self, item: Item, form: Form, decimal_comma: bool = False) -> Any:
+        """Turn posted fields into the JSON value stored; None clears the answer. A field its inputs do not post,
+        or posted more often than they post it, is refused: nothing the page does not show is taken (SEC-MASS-1).
+        decimal_comma: the site writes 150,5 for 150.5."""
+        refuse_unexpected(self, item, form)
+        return self.read(item, form, decimal_comma)
+
+    def read(self, item: Item, form: Form, decimal_comma: bool) -> Any:
+        """The answer from its (checked) fields; the default reads one value."""
         raw = first(form, "value")
         return None if raw is None else self.parse_value(item, raw)
 
@@ -189,3 +205,22 @@ class NoInputType(ItemType):
 
     takes_input = False
     correctable = False
+
+    def read(self, item: Item, form: Form, decimal_comma: bool) -> Any:
+        """Nothing posted is its answer."""
+        raise AnswerError(f"{article(self.name).capitalize()} {self.name} item takes no posted answer")
+
+
+def refuse_unexpected(kind: ItemType, item: Item, form: Form) -> None:
+    """Raise AnswerError naming each posted field that kind's inputs for item do not post, or post only once."""
+    allowed = kind.fields(item)
+    takes = (f"{article(kind.name)} {kind.name} item takes " + (", ".join(allowed) if allowed else "no posted value"))
+    faults = {}
+    for name in sorted(set(form) - ENVELOPE_FIELDS):
+        values = form[name]
+        if name not in allowed:
+            faults[name] = f"Unknown field “{name}”: {takes}"
+        elif not kind.repeats and not isinstance(values, str) and len(values) > 1:
+            faults[name] = f"“{name}” was posted {len(values)} times: {takes}, once"
+    if faults:
+        raise AnswerError(". ".join(faults.values()), faults)

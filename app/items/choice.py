@@ -9,7 +9,7 @@ class ChoiceType(ItemType):
 
     name = "choice"
 
-    def parse(self, item: Item, form: Form) -> Any:
+    def read(self, item: Item, form: Form, decimal_comma: bool) -> Any:
         """The chosen option's value."""
         raw = first(form, "value")
         if raw is None:
@@ -69,8 +69,9 @@ class MultiType(ChoiceType):
     """Pick any number of options; stored sorted, so the same picks are the same answer."""
 
     name = "multi"
+    repeats = True
 
-    def parse(self, item: Item, form: Form) -> Any:
+    def read(self, item: Item, form: Form, decimal_comma: bool) -> Any:
         """The sorted list of chosen values, or None for none."""
         posted = form.get("value") or []
         chosen = {value.strip() for value in ([posted] if isinstance(posted, str) else posted) if value.strip()}

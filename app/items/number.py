@@ -8,7 +8,9 @@ from app.items.base import (
     with_unit,
 )
 
-NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+# ASCII digits only (\d alone would take Arabic-Indic and other scripts' digits, and float() reads them) and at
+# most one decimal point; group 2 is the decimal places.
+NUMBER_RE = re.compile(r"[+-]?(\d+(?:\.(\d*))?|\.(\d+))", re.ASCII)
 # The worst reading decides the state of a series.
 SEVERITY = {"info": 0, "ok": 1, "warn": 2, "fail": 3}
 LIMIT_CHECKS = (
@@ -24,16 +26,22 @@ class NumberType(ItemType):
 
     name = "number"
 
-    def parse(self, item: Item, form: Form) -> Any:
+    def fields(self, item: Item) -> tuple[str, ...]:
+        """value, or sample_0 … sample_<N-1> for a series."""
+        samples = item.get("samples", 1)
+        return tuple(f"sample_{index}" for index in range(samples)) if samples > 1 else ("value",)
+
+    def read(self, item: Item, form: Form, decimal_comma: bool) -> Any:
         """A float, or a list of floats (None for a blank reading) for a series."""
         if item.get("samples", 1) > 1:
             readings = []
             for index in range(item["samples"]):
                 raw = first(form, f"sample_{index}")
-                readings.append(None if raw is None else parse_number(item, raw, f"Reading {index + 1}: "))
+                readings.append(None if raw is None else
+                                parse_number(item, raw, f"Reading {index + 1}: ", decimal_comma))
             return None if all(r is None for r in readings) else readings
         raw = first(form, "value")
-        return None if raw is None else parse_number(item, raw, "")
+        return None if raw is None else parse_number(item, raw, "", decimal_comma)
 
     def judge(self, item: Item, value: Any, answers: Answers) -> Verdict:
         """A reading or a series against the limits."""
@@ -81,14 +89,25 @@ class NumberType(ItemType):
         return (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)), "a number"
 
 
-def parse_number(item: Item, raw: str, prefix: str) -> float:
-    """A typed number, accepting a decimal comma and a typographic minus."""
+def parse_number(item: Item, raw: str, prefix: str, decimal_comma: bool = False) -> float:
+    """A typed number in ASCII digits with at most one decimal separator (a point, or a comma where the site writes
+    decimals so) and no more decimal places than the item's decimals; a typographic minus is taken too."""
     text = raw.replace("\u2212", "-").replace(" ", "")
-    # Tablets set to a European locale type a decimal comma; a lone comma can mean nothing else.
-    if text.count(",") == 1 and "." not in text:
-        text = text.replace(",", ".")
-    if not NUMBER_RE.fullmatch(text) or not math.isfinite(float(text)):
+    if "," in text:
+        # A site abroad may write 150,5; elsewhere a comma may be a thousands separator (1,500), so it is refused.
+        if not decimal_comma:
+            raise AnswerError(f"{prefix}Enter a number with a decimal point, such as {_example(item)}")
+        text = text.replace(",", ".", 1) if "." not in text else text
+    match = NUMBER_RE.fullmatch(text)
+    if not match or not math.isfinite(float(text)):
         raise AnswerError(f"{prefix}Enter a number such as {_example(item)}")
+    decimals, places = item.get("decimals", 1), match.group(2) or match.group(3) or ""
+    if len(places) > decimals:
+        # Stored as typed, a reading must not claim more precision than the item measures to.
+        rounded = f"{float(text):.{decimals}f}"
+        if decimals == 0:
+            raise AnswerError(f"{prefix}A whole number, e.g. {rounded}")
+        raise AnswerError(f"{prefix}At most {decimals} decimal place{'s' if decimals > 1 else ''}, e.g. {rounded}")
     return float(text)
 
 

@@ -1,7 +1,7 @@
 """photo: one or more photos, stored as attachments (sha256 list), never posted as a value."""
 from typing import Any
 
-from app.items.base import Answers, Item, NoInputType, Verdict
+from app.items.base import AnswerError, Answers, Form, Item, NoInputType, Verdict
 
 
 class PhotoType(NoInputType):
@@ -9,6 +9,10 @@ class PhotoType(NoInputType):
 
     name = "photo"
     takes_photos = True
+
+    def read(self, item: Item, form: Form, decimal_comma: bool) -> Any:
+        """Photos are uploaded, each on its own; a post of the answer itself is refused."""
+        raise AnswerError("Photos are added with the photo button, not posted as an answer")
 
     def judge(self, item: Item, value: Any, answers: Answers) -> Verdict:
         """'2 photos'."""

@@ -4,10 +4,11 @@ from datetime import date
 
 from app.items.base import AnswerError, Item, ItemType
 
-DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-TIME_RE = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(:[0-5]\d(\.\d+)?)?")
+# ASCII digits only: \d alone would take Arabic-Indic and other scripts' digits too.
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+TIME_RE = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(:[0-5]\d(\.\d+)?)?", re.ASCII)
 # show_if values are written in the definition, so they must be spelt exactly as stored.
-STORED_TIME_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+STORED_TIME_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d", re.ASCII)
 
 
 class TextType(ItemType):

@@ -11,12 +11,15 @@ from app.models.user import User
 
 
 class BoardScreen(db.Model):
-    """A named TV: the whole site or one area, reached by /board/<token> with no login; revocable."""
+    """A named TV: the whole site or one area, reached by /board/<token> with no login; revocable.
+
+    Only the token's sha256 is kept: the kiosk URL is shown once, when the screen is made (a database copy
+    opens no board)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -57,9 +57,21 @@ class Device(db.Model):
 
 
 class LoginThrottle(db.Model):
-    """Failed attempts per identifier ('user:NAME', 'badge:ID'); held in the database for all workers."""
+    """Failed sign-ins of one account from one source, or of the account from every source together.
 
-    identifier: Mapped[str] = mapped_column(String(128), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
+    The account is what was typed ('user:NAME', 'badge:ID'), whether or not such a user exists, so a lock
+    never tells a stranger which names are real. The source is 'device:ID' (a registered tablet) or
+    'address:IP'; the row for all sources together has none. The key is the account for that row and
+    'ACCOUNT from SOURCE' for a pair: one column, so a row is made with one upsert on every engine.
+    The rules are app/services/access/lockout.py's; the rows live in the database so every worker counts
+    the same attempts.
+    """
+
+    identifier: Mapped[str] = mapped_column(String(220), primary_key=True)
+    account: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(String(80))
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # since the last success, unlock or quiet spell
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a pair only: a familiar source

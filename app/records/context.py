@@ -2,16 +2,19 @@
 from app.services.core.errors import DomainError
 from app.extensions import db
 from app.models import RecordVersion, Submission
+from app.security import current_viewer
+from app.services.access import scope
 from app.services.floor import submissions
 from app.services.quality import deviations
 from app.services.records import item_views, record_history
 
 
 def get_record(record_id: str) -> Submission:
-    """A submitted record by id, or 404 (drafts are not records yet)."""
+    """A submitted record by id, or 404: drafts are not records yet, and a record outside the signed-in
+    user's scope answers as if it did not exist (app/services/access/scope.py)."""
     submission = db.session.get(Submission, submissions.normalise_id(record_id))
-    if submission is None or not submission.versions:
-        raise DomainError("No such record.", status=404)
+    if submission is None or not submission.versions or not scope.may_read_record(current_viewer(), submission):
+        raise scope.not_found()
     return submission
 
 

@@ -79,17 +79,22 @@ def correct(record_id: str, item_name: str):
 
 @bp.get("/verify")
 def verify():
-    """Verify a record by hash (?sha256=…), or show the upload form."""
+    """Verify a record by hash (?sha256=…), or show the upload form; 422 on the page when it is not a sha256."""
     digest = (request.args.get("sha256") or "").strip().lower()
-    result = verify_service.verify_sha256(digest) if digest else None
-    return render_template("records/verify.html", result=result, sha256=digest), 200
+    try:
+        result = verify_service.verify_sha256(digest) if digest else None
+    except DomainError as error:
+        return render_template("records/verify.html", result=None, sha256=digest, error=error), 422
+    return render_template("records/verify.html", result=result, sha256=digest, error=None), 200
 
 
 @bp.post("/verify")
 def verify_upload():
-    """Verify an uploaded PDF."""
+    """Verify an uploaded PDF: genuine only when it is byte for byte an archived copy (422 without a file)."""
     upload = request.files.get("pdf")
     data = upload.read(current_app.config["MAX_CONTENT_LENGTH"]) if upload else b""
     if not data:
-        raise DomainError("Choose a PDF file to verify.", {"pdf": ["Required."]})
-    return render_template("records/verify.html", result=verify_service.verify_pdf(data), sha256=""), 200
+        error = DomainError("Choose a PDF file to verify.", {"pdf": ["Required: the record PDF to check."]})
+        return render_template("records/verify.html", result=None, sha256="", error=error), 422
+    return render_template("records/verify.html", result=verify_service.verify_pdf(data), sha256="",
+                           error=None), 200

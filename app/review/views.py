@@ -1,5 +1,5 @@
 """Review views: the queue, the review page, and signing with password re-entry."""
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -24,7 +24,7 @@ def queue():
     try:
         filters = QueueFilterSchema().load({k: v for k, v in request.args.items() if v})
     except ValidationError as error:
-        raise DomainError("Unknown filter.", error.messages_dict, status=400) from error
+        raise DomainError("Some filters need attention.", error.messages_dict) from error
     records = signing.review_queue(current_user, filters["line"], filters["form"])
     lines = db.session.scalars(select(Line).order_by(Line.name)).all()
     forms = sorted({f.form_id: f.title for f in db.session.scalars(select(FormVersion))}.items(), key=lambda x: x[1])
@@ -51,12 +51,11 @@ def _review_page(submission, error: DomainError | None = None):
 def sign(record_id: str):
     """Sign the version the signer saw, after re-entering the password."""
     submission = get_record(record_id)
-    config = current_app.config
     try:
         data = load_form(SignSchema())
         signing.sign_record(submission, current_user, signing.SignRequest(
             data["username"], data["password"], data["meaning"], data["sha256"], data["comment"]),
-            current_actor(), (config["LOCKOUT_THRESHOLD"], config["LOCKOUT_MINUTES"]), g.device)
+            current_actor(), request.remote_addr)
     except DomainError as error:
         db.session.rollback()
         return _review_page(submission, error)

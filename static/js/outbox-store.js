@@ -107,8 +107,9 @@
     const timer = setTimeout(() => controller.abort(), timeoutFor(item));
     const headers = { "Idempotency-Key": item.key, "HX-Request": "true" };
     headers[TOKEN_HEADER] = item.token;
-    // No cookie: the change goes as the person who made it (their token), whoever is signed in now.
-    return fetch(item.url, { method: item.method, body: body(item), headers: headers, credentials: "omit",
+    // The change goes as the person who made it (their token), whoever is signed in now: the server
+    // takes the token only with this tablet's own device cookie, and ignores the session cookie then.
+    return fetch(item.url, { method: item.method, body: body(item), headers: headers, credentials: "same-origin",
                              redirect: "manual", signal: controller.signal, cache: "no-store" })
       .finally(() => clearTimeout(timer));
   }

@@ -110,8 +110,8 @@ def test_a_refused_stream_polls_then_connects_by_itself_and_shows_changes_live(a
 
 
 def test_revoked_board_page_goes_away(app, plant, users, browser, request):
-    screen = boards.create_screen("Hall TV", None, Actor(users.admin.id))
-    screen_id, token, admin_id = screen.id, screen.token, users.admin.id
+    screen, token = boards.create_screen("Hall TV", None, Actor(users.admin.id))
+    screen_id, admin_id = screen.id, users.admin.id
     live_server = request.getfixturevalue("live_server")
     tv, page = open_board(browser, live_server, token)
     from app.models import BoardScreen

@@ -163,7 +163,7 @@ def test_a_change_whose_sign_in_ran_out_waits_for_its_author(app, plant, make_us
     page, submission_id = open_line_check(tablet_context, base, cookie, "1001", "1234")
     tablet_context.set_offline(True)
     enter(page, "reading_01", "11.0")
-    app.config["OUTBOX_TOKEN_DAYS"] = 0  # every token is too old from the next second on
+    app.config["OUTBOX_TOKEN_HOURS"] = 0  # every token is too old from the next second on
     page.wait_for_timeout(1100)
     tablet_context.set_offline(False)
     state = page.locator("#item-reading_01 .save-state")
@@ -172,7 +172,7 @@ def test_a_change_whose_sign_in_ran_out_waits_for_its_author(app, plant, make_us
     assert db.session.scalar(select(Answer).where(Answer.submission_id == submission_id)) is None
     db.session.rollback()
 
-    app.config["OUTBOX_TOKEN_DAYS"] = 7
+    app.config["OUTBOX_TOKEN_HOURS"] = 14
     page.get_by_role("button", name="Sign out").tap()
     page.get_by_role("button", name="Sign out anyway").tap()
     expect(page).to_have_url(re.compile(r"/login"))  # signed out before the next sign-in starts, as on a tablet

@@ -1,5 +1,4 @@
-"""Authentication rules: argon2 hashes, lockout per identifier, badge + PIN on registered devices."""
-from datetime import datetime, timedelta
+"""Authentication rules: argon2 hashes, badge + PIN on registered devices; throttling is lockout.py's."""
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -9,10 +8,11 @@ from sqlalchemy import select
 
 from app.services.core.errors import DomainError
 from app.extensions import db
-from app.models import Device, LoginThrottle, User
-from app.models.types import utcnow
+from app.models import Device, User
 from app.services.core import audit
 from app.services.core.audit import Actor
+from app.services.access import lockout
+from app.services.access.lockout import Source
 
 _DUMMY = "not-a-real-password"
 
@@ -34,12 +34,6 @@ class AuthError(DomainError):
     status = 401
 
 
-class LockedOut(AuthError):
-    """Too many failures for this identifier."""
-
-    status = 429
-
-
 def hash_secret(secret: str) -> str:
     """argon2id hash of a password or PIN."""
     return _hasher()[0].hash(secret)
@@ -53,70 +47,32 @@ def _verify(stored: str | None, secret: str) -> bool:
         return False
 
 
-def _throttle(identifier: str) -> LoginThrottle:
-    row = db.session.get(LoginThrottle, identifier)
-    if row is None:
-        row = LoginThrottle(identifier=identifier, failures=0)
-        db.session.add(row)
-    return row
-
-
-def check_not_locked(identifier: str, now: datetime | None = None) -> None:
-    """Raise LockedOut while the identifier's lock holds."""
-    row = db.session.get(LoginThrottle, identifier)
-    now = now or utcnow()
-    if row and row.locked_until and row.locked_until > now:
-        minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
-        raise LockedOut(f"Too many failed attempts. Try again in {minutes} minute(s) or ask a supervisor.")
-
-
-def register_failure(identifier: str, threshold: int, lock_minutes: int, actor: Actor) -> None:
-    """Count a failure (committed even though the sign-in fails) and lock at the threshold."""
-    row = _throttle(identifier)
-    now = utcnow()
-    row.failures += 1
-    row.last_failure_at = now
-    if row.failures >= threshold:
-        row.locked_until = now + timedelta(minutes=lock_minutes)
-        row.failures = 0
-        audit.record(actor, "auth.locked", "login", identifier, after={"locked_until": row.locked_until.isoformat()})
-    db.session.commit()
-
-
-def clear_failures(identifier: str) -> None:
-    """Forget failures after a success."""
-    row = db.session.get(LoginThrottle, identifier)
-    if row:
-        row.failures, row.locked_until = 0, None
-
-
-def authenticate_password(username: str, password: str, threshold: int, lock_minutes: int,
-                          device: Device | None = None) -> User:
-    """Return the active user whose password matches, or raise AuthError/LockedOut."""
-    identifier = f"user:{username.strip().lower()}"
-    check_not_locked(identifier)
-    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+def authenticate_password(username: str, password: str, source: Source) -> User:
+    """Return the active user whose password matches, or raise AuthError/LockedOut (app/services/access/lockout.py)."""
+    name = username.strip().lower()
+    attempt = lockout.begin(f"user:{name}", source)
+    user = db.session.scalar(select(User).where(User.username == name))
     ok = _verify(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
-        register_failure(identifier, threshold, lock_minutes, Actor(None, device.id if device else None))
+        lockout.fail(attempt, Actor(None, source.device_id))
         raise AuthError("Wrong username or password.")
-    clear_failures(identifier)
+    lockout.succeed(attempt)
     return user
 
 
-def authenticate_badge(badge: str, pin: str, device: Device | None, threshold: int, lock_minutes: int) -> User:
-    """Badge + PIN sign-in, allowed only on a registered device."""
+def authenticate_badge(badge: str, pin: str, device: Device | None) -> User:
+    """Badge + PIN sign-in, allowed only on a registered device; throttled like passwords, per tablet."""
     if device is None:
         raise AuthError("This tablet is not registered. Ask a supervisor to register it, or sign in with a password.",
                         status=403)
-    identifier = f"badge:{badge.strip()}"
-    check_not_locked(identifier)
+    source = Source.of(device.id, None)
+    attempt = lockout.begin(f"badge:{badge.strip()}", source)
     user = db.session.scalar(select(User).where(User.badge_id == badge.strip()))
     ok = _verify(user.pin_hash if user else None, pin)
     if not ok or user is None or not user.active:
-        register_failure(identifier, threshold, lock_minutes, Actor(None, device.id))
+        lockout.fail(attempt, Actor(None, device.id))
         raise AuthError("Wrong badge or PIN.")
-    clear_failures(identifier)
+    lockout.succeed(attempt)
     return user
 
 
@@ -125,12 +81,22 @@ def end_all_sessions(user: User) -> None:
     user.session_generation += 1
 
 
-def change_password(user: User, current: str, new: str, actor: Actor) -> None:
-    """Change a password after checking the current one; ends every session of the user."""
+def change_password(user: User, current: str, new: str, actor: Actor, address: str | None = None) -> None:
+    """Change a password after checking the current one; ends every session of the user.
+
+    A wrong current password counts toward the account's lockout from this source (the actor's tablet, else
+    address), as a failed sign-in does: whoever finds a session left open cannot guess its owner's password
+    here. The failure that sets the lock raises LockedOut at once, so the caller can end the session.
+    """
+    attempt = lockout.begin(f"user:{user.username}", Source.of(actor.device_id, address))
     if not _verify(user.password_hash, current):
+        locked = lockout.fail(attempt, actor)
+        if locked is not None:
+            raise locked
         raise DomainError("The current password is wrong.", {"current_password": ["Wrong password."]})
     if len(new) < 10:
         raise DomainError("The new password is too short.", {"new_password": ["Use at least 10 characters."]})
+    lockout.succeed(attempt)
     user.password_hash = hash_secret(new)
     end_all_sessions(user)
     audit.record(actor, "user.password_changed", "user", user.id)

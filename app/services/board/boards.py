@@ -2,10 +2,12 @@
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
+from app.canonical import sha256_hex
 from app.services.core.errors import DomainError
 from app.extensions import db
 from app.models import Area, BoardEvent, BoardScreen, Deviation, DowntimeEvent, Line, Site, Station
@@ -57,19 +59,40 @@ class BoardView:
 
 # ---- screens -------------------------------------------------------------------------------
 
-def create_screen(name: str, area_id: int | None, actor: Actor) -> BoardScreen:
-    """A new kiosk screen (whole site when area_id is None) with a fresh secret token."""
+class NewScreen(NamedTuple):
+    """A screen just made (or given a new URL) and its kiosk token: the only moment the token is known, since
+    only its sha256 is kept (as a tablet's device cookie is)."""
+
+    screen: BoardScreen
+    token: str
+
+
+def create_screen(name: str, area_id: int | None, actor: Actor) -> NewScreen:
+    """A new kiosk screen (whole site when area_id is None) with a fresh secret token, returned once."""
     name = name.strip()
     if not name:
         raise DomainError("The screen needs a name.", {"name": ["Give the screen a name, e.g. 'Line 1 TV'."]})
     if area_id is not None and db.session.get(Area, area_id) is None:
         raise DomainError("Unknown area.", {"area_id": ["Choose an area from the list, or the whole site."]})
-    screen = BoardScreen(name=name, area_id=area_id, token=secrets.token_urlsafe(24), created_by_id=actor.user_id)
+    token = secrets.token_urlsafe(24)
+    screen = BoardScreen(name=name, area_id=area_id, token_sha256=sha256_hex(token), created_by_id=actor.user_id)
     db.session.add(screen)
     db.session.flush()
     audit.record(actor, "board_screen.created", "board_screen", screen.id, after={"name": name, "area_id": area_id})
     db.session.commit()
-    return screen
+    return NewScreen(screen, token)
+
+
+def renew_screen_url(screen: BoardScreen, actor: Actor) -> NewScreen:
+    """A new kiosk token for a live screen: its old URL answers 404 from now on (a TV streaming on it goes on
+    until it reconnects); the new token is returned once."""
+    if screen.revoked_at is not None:
+        raise DomainError(f"Screen '{screen.name}' is revoked.", status=409)
+    token = secrets.token_urlsafe(24)
+    screen.token_sha256 = sha256_hex(token)
+    audit.record(actor, "board_screen.url_renewed", "board_screen", screen.id)
+    db.session.commit()
+    return NewScreen(screen, token)
 
 
 def revoke_screen(screen: BoardScreen, actor: Actor) -> None:
@@ -89,8 +112,8 @@ def screens() -> list[BoardScreen]:
 
 
 def screen_for_token(token: str) -> BoardScreen:
-    """The live screen with this token, or 404 (unknown and revoked look the same)."""
-    screen = db.session.scalar(select(BoardScreen).where(BoardScreen.token == token))
+    """The live screen with this token, or 404 (unknown and revoked look the same); found by the token's sha256."""
+    screen = db.session.scalar(select(BoardScreen).where(BoardScreen.token_sha256 == sha256_hex(token)))
     if screen is None or screen.revoked_at is not None:
         raise DomainError("No such board screen.", status=404)
     return screen

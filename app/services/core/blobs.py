@@ -69,6 +69,15 @@ def _checked(sha256: str, data: bytes) -> bytes:
     return data
 
 
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, so the names made in it (a rename, a new folder) survive a crash as its files' bytes do."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
 class FolderStore:
     """Blobs as files <root>/<aa>/<sha256>, written aside and renamed into place."""
 
@@ -83,12 +92,15 @@ class FolderStore:
         return self.root / name[:2] / name
 
     def put(self, data: bytes) -> str:
-        """Store data (if not there already) and return its sha256."""
+        """Store data (if not there already) and return its sha256, once the file and its name are on disk: the
+        row that names the blob is committed after this returns, so a power cut never leaves a row without its file."""
         digest = hashlib.sha256(data).hexdigest()
         path = self.path(digest)
         if path.is_file():
             return digest
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _sync_folder(self.root)  # the new <aa> folder's own name
         # A name of its own per process and thread: two servers writing the same blob never share a temp file.
         tmp = path.parent / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
@@ -99,6 +111,7 @@ class FolderStore:
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
+        _sync_folder(path.parent)  # the rename itself: without it the name may vanish in a crash
         return digest
 
     def get(self, sha256: str) -> bytes:

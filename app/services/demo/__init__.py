@@ -65,7 +65,7 @@ def seed_demo(forms_dir: Path, instance_path: Path, days: int = 7, base_url: str
     if report.problems:
         raise RuntimeError("forms are invalid:\n" + "\n".join(str(p) for p in report.problems))
     records = seed_history(days)  # photos go to the blob store, wherever FLOORBOOK_BLOB_STORE says
-    screen = board_screen()
+    screen, token = board_screen()
     return (f"Demo plant ready: {created} user(s) created, {len(report.published)} form version(s) published, "
             f"{records} historical record(s) added, {downtime_count()} downtime stop(s) on record.\n"
-            f"Board screen “{screen.name}”: {base_url.rstrip('/')}/board/{screen.token}")
+            f"Board screen “{screen.name}”: {base_url.rstrip('/')}/board/{token}  (a new URL on every run)")

@@ -38,6 +38,7 @@ PLAYBOOK = [
      "Continue with checks every 30 minutes until the spare fixture is fitted at break.",
      "Spare fixture fitted at break; readings centred again."),
 ]
+DEMO_SCREEN = "Assembly hall TV"
 # (reason code, notes, minutes down, what fixed it)
 STOPS = [
     ("hydraulic_leak", "Oil under the main cylinder.", 42, "Replaced the cracked hose, topped up oil, ran 5 test strokes."),
@@ -135,13 +136,15 @@ def current_state(agenda: Agenda, operator: User, now: datetime) -> None:
             "Cleaned the pins, quarantined the 6 parts in a red tote", actor))
 
 
-def board_screen() -> BoardScreen:
-    """The demo's TV for the Assembly area (created once)."""
-    screen = db.session.scalar(select(BoardScreen).where(BoardScreen.revoked_at.is_(None)).order_by(BoardScreen.id))
-    if screen is None:
-        area = db.session.scalar(select(Area).where(Area.name == "Assembly"))
-        screen = boards.create_screen("Assembly hall TV", area.id if area else None, Actor(None))
-    return screen
+def board_screen() -> boards.NewScreen:
+    """The demo's TV for the Assembly area, with a kiosk URL to print: made on the first run; on each later run
+    given a new URL, since only a hash of the old one is kept (the URL printed before stops working)."""
+    screen = db.session.scalar(select(BoardScreen).where(BoardScreen.name == DEMO_SCREEN,
+                                                         BoardScreen.revoked_at.is_(None)).order_by(BoardScreen.id))
+    if screen is not None:
+        return boards.renew_screen_url(screen, Actor(None))
+    area = db.session.scalar(select(Area).where(Area.name == "Assembly"))
+    return boards.create_screen(DEMO_SCREEN, area.id if area else None, Actor(None))
 
 
 def downtime_count() -> int:

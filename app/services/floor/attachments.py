@@ -5,6 +5,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from app.canonical import sha256_hex
+from app.database import writing
 from app.services.core import blobs
 from app.services.core.errors import DomainError
 from app.extensions import db
@@ -12,7 +13,10 @@ from app.models import Attachment
 
 ALLOWED = {"JPEG": "image/jpeg", "PNG": "image/png"}
 DERIVATIVE_MAX_PX = 1600
-Image.MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs
+# The most pixels a photo may have (a 12 MP tablet camera is far below). Checked from the header before any pixel is
+# decoded; Pillow's own guard stays as a second line, set to the same number (it only refuses twice it).
+MAX_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 def _derivative(image: Image.Image) -> bytes:
@@ -24,6 +28,18 @@ def _derivative(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def _refuse_too_many_pixels(width: int, height: int) -> None:
+    """Refuse an image whose header promises more than MAX_PIXELS: a small file can claim a huge image (a
+    decompression bomb), and decoding it would take seconds and gigabytes."""
+    if width * height > MAX_PIXELS:
+        raise _too_many_pixels(f"{width} × {height}, {width * height / 1e6:.1f} megapixels")
+
+
+def _too_many_pixels(size: str) -> DomainError:
+    return DomainError("The photo has too many pixels.", {"photo": [
+        f"At most {MAX_PIXELS / 1e6:.0f} megapixels; this one is {size}."]}, status=413)
+
+
 def store_photo(data: bytes, max_bytes: int, user_id: int) -> Attachment:
     """Validate bytes as a JPEG or PNG photo within max_bytes, store it and its derivative; its Attachment."""
     if not data:
@@ -33,18 +49,23 @@ def store_photo(data: bytes, max_bytes: int, user_id: int) -> Attachment:
                           {"photo": [f"At most {max_bytes // (1024 * 1024)} MB; this one is {len(data) / 1048576:.1f} MB."]},
                           status=413)
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with Image.open(io.BytesIO(data)) as probe:  # reads the header only: nothing is decoded yet
             kind = probe.format
+            _refuse_too_many_pixels(*probe.size)
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             derivative = _derivative(image)
             width, height = image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:  # Pillow's own guard, at open: over twice MAX_PIXELS
+        raise _too_many_pixels(f"over {2 * MAX_PIXELS / 1e6:.0f} megapixels") from error
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise DomainError("That file is not a photo.", {"photo": ["Only JPEG or PNG photos are accepted."]}) from error
     if kind not in ALLOWED:
         raise DomainError("That image type is not accepted.", {"photo": [f"Only JPEG or PNG, not {kind}."]})
     digest = sha256_hex(data)
+    # Decoded above without the write lock when the caller began read-only (reads_first); the writes start here.
+    writing(db.session)
     existing = db.session.scalar(select(Attachment).where(Attachment.sha256 == digest))
     if existing:
         return existing

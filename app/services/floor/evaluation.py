@@ -19,9 +19,10 @@ __all__ = [
 ]
 
 
-def parse_answer(item: Mapping[str, Any], form: Mapping[str, list[str]]) -> Any:
-    """Turn posted fields into the JSON value stored for item; None clears the answer."""
-    return item_type(item).parse(item, form)
+def parse_answer(item: Mapping[str, Any], form: Mapping[str, list[str]], decimal_comma: bool = False) -> Any:
+    """Turn posted fields into the JSON value stored for item; None clears the answer. A field item's inputs do
+    not post is refused (AnswerError); decimal_comma: the site writes 150,5 for 150.5."""
+    return item_type(item).parse(item, form, decimal_comma)
 
 
 def evaluate(item: Mapping[str, Any], value: Any, answers: Mapping[str, Any] | None = None) -> Verdict:

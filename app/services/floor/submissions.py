@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -105,6 +106,16 @@ def require_draft(submission: Submission) -> None:
         raise NotEditable("This record has been submitted; its answers can no longer change.")
 
 
+def parse_posted(item: dict, form: Mapping[str, list[str]], key: str) -> Any:
+    """The answer item's posted fields give, read with the site's decimal separator (FLOORBOOK_DECIMAL_COMMA);
+    otherwise a 422 DomainError naming each refused field (or, under key, what to enter instead)."""
+    try:
+        return evaluation.parse_answer(item, form, current_app.config["DECIMAL_COMMA"])
+    except evaluation.AnswerError as error:
+        reasons = {name: [reason] for name, reason in error.fields.items()} or {key: [error.message]}
+        raise DomainError(error.message, reasons) from error
+
+
 def _clean(text: str | None) -> str | None:
     text = (text or "").strip()
     return text[:2000] or None
@@ -181,10 +192,7 @@ def save_answer(submission: Submission, item_name: str, form: Mapping[str, list[
     prepared = in_read_only(db.session)
     item = _check_editable(submission, item_name) if prepared else _editable_item(submission, item_name)
     if not parsed:
-        try:
-            value = evaluation.parse_answer(item, form)
-        except evaluation.AnswerError as error:
-            raise DomainError(str(error), {item_name: [str(error)]}) from error
+        value = parse_posted(item, form, item_name)
     verdict = evaluation.evaluate(item, value, answer_values(submission))
     answer = answers_by_item(submission).get(item_name)
     deps = evaluation.dependents(submission.form_version.definition, item_name, transitive=True)

@@ -8,13 +8,11 @@ from app.models import RecordVersion, Submission, User
 from app.models.submission import SIGNED, SUBMITTED
 from app.models.types import utcnow
 from app.services.core import audit
-from app.services.floor import evaluation
 from app.services.quality import deviations
 from app.services.core.audit import Actor
 from app.services.records.versions import add_version
 from app.services.records.signing import refresh_awaiting
-from app.services.floor.submissions import find_item
-
+from app.services.floor.submissions import find_item, parse_posted
 
 
 def correct_record(submission: Submission, item_name: str, form: Mapping[str, list[str]], reason: str,
@@ -30,10 +28,8 @@ def correct_record(submission: Submission, item_name: str, form: Mapping[str, li
     item = find_item(submission, item_name)
     if not item_type(item).correctable:
         raise DomainError(f"A {item['type']} item cannot be corrected.", status=400)
-    try:
-        value = evaluation.parse_answer(item, form)
-    except evaluation.AnswerError as error:
-        raise DomainError(str(error), {"value": [str(error)]}) from error
+    # The reason is posted beside the answer's own fields; every other field is the item's or refused.
+    value = parse_posted(item, {name: values for name, values in form.items() if name != "reason"}, "value")
     previous = submission.versions[-1]
     before = previous.record
     old = before.values().get(item_name)

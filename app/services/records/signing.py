@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.services.core.errors import DomainError
 from app.extensions import db
-from app.models import Answer, Deviation, Device, FormVersion, RecordVersion, Signature, Station, Submission, User
+from app.models import Answer, Deviation, FormVersion, RecordVersion, Signature, Station, Submission, User
 from app.models.deviation import CLOSED
 from app.models.submission import SIGNED, SUBMITTED
 from app.services.core import audit
@@ -13,6 +13,7 @@ from app.services.floor import evaluation
 from app.services.quality import deviations
 from app.services.core.audit import Actor
 from app.services.access.auth import authenticate_password
+from app.services.access.lockout import Source
 from app.services.jobs.record_pdf import queue_record_pdf
 
 STATEMENT = ("I, {name}, signed this record ({record}, version {version}, sha256 {sha}) with my password. "
@@ -111,11 +112,12 @@ def _check_rules(submission: Submission, signer: User, request: SignRequest) -> 
 
 
 def sign_record(submission: Submission, signer: User, request: SignRequest, actor: Actor,
-                lockout: tuple[int, int], device: Device | None = None) -> Signature:
-    """Re-authenticate the signed-in user by password, check every rule, and add an immutable signature."""
+                address: str | None = None) -> Signature:
+    """Re-authenticate the signed-in user by password (a wrong one counts toward the lockout from the actor's
+    tablet, else address), check every rule, and add an immutable signature."""
     if not request.password:
         raise DomainError("Re-enter your password to sign.", {"password": ["Required for every signature."]})
-    user = authenticate_password(request.username, request.password, *lockout, device)
+    user = authenticate_password(request.username, request.password, Source.of(actor.device_id, address))
     if user.id != signer.id:
         raise DomainError("Sign with your own username and password.", {"username": ["Not the signed-in user."]},
                           status=403)
