@@ -229,8 +229,8 @@ def test_an_upgraded_server_reads_the_old_files_until_they_are_imported(app, db,
     db.session.commit()
     init_blobs(app)  # the upgraded server starts
     monkeypatch.setattr(pdf, "render_in_worker", lambda *a, **k: pytest.fail("an archived PDF was rendered anew"))
-    auditor = login(users.auditor)
-    assert auditor.get(f"/floor/photos/{paths['original'].stem}.jpg").data == paths["derivative"].read_bytes()
+    uploader, auditor = login(users.operator, tablet=True), login(users.auditor)  # a photo in no record: its uploader's
+    assert uploader.get(f"/floor/photos/{paths['original'].stem}.jpg").data == paths["derivative"].read_bytes()
     assert auditor.get(f"/records/{record.id}.pdf").data == pdf_bytes
     assert not blobs.configured_store().exists(paths["pdf"].stem)  # read through, not copied
     check = cli(app, "blobs", "check")
