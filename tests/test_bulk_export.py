@@ -133,19 +133,28 @@ def test_bulk_export_of_a_thousand_signed_records(app, as_user, users, make_reco
         assert data == expected[versions[row["record_id"]]] and sha256_hex(data) == row["pdf_sha256"]
 
 
+class _BehindTLSProxy(http.cookiejar.DefaultCookiePolicy):
+    """Send Secure cookies over the loopback hop, as a TLS-ending proxy in front of gunicorn would."""
+
+    def return_ok_secure(self, cookie, request):
+        return True
+
+
 def test_a_streamed_export_outlasts_gunicorns_worker_timeout(app, as_user, users, make_record, db, database_url,
                                                             tmp_path):
-    """Under gunicorn as shipped (gthread) with a 3 s worker timeout, an export that streams for longer (eight
+    """Under gunicorn as shipped (gthread) with a 3 s worker timeout, an export that streams for longer (sixteen
     PDFs rendered on the way, after the PDF process starts) arrives whole, and no worker is killed."""
     record, _first, template, _ran = signed_with_stored_pdf(app, db, as_user, users, make_record)
     clones = clone_signed(db, record, 40)
-    seed_stored_pdfs(db, clones[8:], template)
+    seed_stored_pdfs(db, clones[16:], template)
     auditor = users.auditor.username
     db.session.remove()
     server = Gunicorn(database_url, tmp_path, GUNICORN_CMD_ARGS="--timeout 3",
                       FLOORBOOK_PUBLIC_URL="https://floorbook.test").start()
     try:
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        # The site is HTTPS (its cookies are Secure) with TLS ending in front of it: the test is that proxy.
+        jar = http.cookiejar.CookieJar(policy=_BehindTLSProxy())
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         page = opener.open(f"{server.url}/login").read().decode()
         token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
         try:  # signed in, the login redirects to the floor, which an auditor may not open: 403 there is fine
