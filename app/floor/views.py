@@ -144,8 +144,10 @@ def explain(submission_id: str, item_name: str):
 @outbox_replayable
 @roles_required(*FILL_ROLES)
 @idempotent
+@reads_first
 def add_photo(submission_id: str, item_name: str):
-    """Store a photo taken with the tablet camera and attach it to the item."""
+    """Store a photo taken with the tablet camera and attach it to the item. The photo is checked and decoded
+    in the request's read-only transaction (reads_first): a large one never holds the write lock."""
     submission = get_submission(submission_id)
     submissions.require_draft(submission)
     upload = request.files.get("photo")
