@@ -64,6 +64,16 @@ def query_id(name: str, source: Mapping[str, str] | None = None) -> int | None:
         raise DomainError("Some fields need attention.", error.messages_dict) from error
 
 
+def feed_position(*candidates: str | None) -> int | None:
+    """The first of `candidates` (Last-Event-ID, then ?since=) that is a feed position, 0 to MAX_ID in ASCII
+    digits; None when none is. A stream given no usable position starts from a fresh snapshot: a TV that sends
+    garbage is brought up to date, never refused (an EventSource stops reconnecting on an error)."""
+    for raw in candidates:
+        if raw is not None and re.fullmatch(r"[0-9]{1,10}", raw.strip()) and int(raw) <= MAX_ID:
+            return int(raw.strip())
+    return None
+
+
 class StrictSchema(Schema):
     """A schema that refuses fields it does not declare, so server-owned fields cannot be posted."""
 

@@ -125,6 +125,22 @@ def test_stream_replays_after_last_event_id(stream_app, screen, plant, users, re
     stream.close()
 
 
+@pytest.mark.parametrize("position", [{"headers": {"Last-Event-ID": "9" * 30}}, {"query": "?since=-1"},
+                                      {"query": "?since=%D9%A3", "headers": {"Last-Event-ID": "x"}}],
+                         ids=["huge-last-event-id", "negative-since", "not-digits"])
+def test_a_stream_given_no_usable_position_sends_the_whole_board(stream_app, screen, plant, request, position):
+    """A position that is not 0 to 2³¹-1 in ASCII digits (30 nines overflowed the database integer) is taken as
+    none: the TV gets the whole board at once, never an error that would stop its EventSource reconnecting."""
+    token, press_id = screen.token, plant.stations["Press 1"].id
+    live = request.getfixturevalue("live_server")
+    stream = EventStream(f"{live}/board/{token}/events{position.get('query', '')}", headers=position.get("headers"))
+    assert stream.status == 200
+    message = stream.next_event("board", timeout=3)
+    assert f'id="tile-{press_id}"' in message.data, (press_id, message.data.count("tile-"), message.id)
+    assert int(message.id) == boards.latest_event_id()
+    stream.close()
+
+
 def test_heartbeat_carries_the_header(stream_app, screen, request):
     token = screen.token
     live = request.getfixturevalue("live_server")

@@ -9,7 +9,7 @@ from app.board.stream import board_stream
 from app.services.core.errors import DomainError
 from app.extensions import db
 from app.floor.context import all_areas
-from app.inputs import load_form
+from app.inputs import feed_position, load_form
 from app.models import BoardScreen
 from app.security import current_actor, roles_required
 from app.services.board import boards
@@ -31,9 +31,7 @@ def events(token: str):
     """The live stream: what changed after Last-Event-ID (or ?since=), then changed tiles and heartbeats;
     429 with Retry-After beyond the per-screen or per-process cap."""
     found = boards.screen_for_token(token)
-    since = request.headers.get("Last-Event-ID", type=int)
-    if since is None:
-        since = request.args.get("since", type=int)  # the position the page was rendered at
+    since = feed_position(request.headers.get("Last-Event-ID"), request.args.get("since"))  # ?since=: the page's
     if stream_host.hand_off(request.environ, found.id, found.area_id, since):
         return Response(status=204)  # never sent: the TV's connection now belongs to the stream process
     try:
