@@ -55,6 +55,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from app.transport import register_transport
     register_transport(app)  # HSTS, and the cookies' names and flags; before security, which reads the cookies
     register_security(app)
+    from app.services.core.security_log import configure as configure_security_log
+    configure_security_log(app)
     register_cli(app)
     register_template_helpers(app)
     return app

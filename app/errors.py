@@ -4,6 +4,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
+from app.services.core import security_log
 from app.services.core.errors import DomainError
 from app.htmx import is_htmx
 
@@ -42,6 +43,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
+        if error.code in (401, 403):  # not signed in, a role that may not, a request from another site
+            security_log.event("access.refused", code, status=error.code, reason=error.description)
         return error_response(error.code or 500, code, error.description or error.name)
 
     @app.errorhandler(Exception)

@@ -6,13 +6,14 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, request, session, url_for
 from flask_login import current_user, logout_user
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import CSRFError, generate_csrf
 
 from app.database import end_transaction, read_only
 from app.extensions import csrf, db, login_manager
 from app.htmx import redirect_to
 from app.models import User
 from app.models.types import utcnow
+from app.services.core import security_log
 from app.services.core.audit import Actor
 from app.roles import FILL_ROLES
 from app.services.access import outbox_tokens
@@ -92,7 +93,11 @@ def _csrf_unless_outbox():
         return
     if request.headers.get(OUTBOX_HEADER) and not current_user.is_authenticated:
         abort(401, "This change's sign-in has run out: its author must sign in on this tablet to send it.")
-    csrf.protect()
+    try:
+        csrf.protect()
+    except CSRFError as error:
+        security_log.event("access.refused", "csrf", reason=error.description)
+        raise
 
 
 def kept_offline_time(device_time):

@@ -184,8 +184,10 @@ def submit(submission_id: str):
 def photo(sha256: str):
     """The EXIF-free display derivative of a stored photo."""
     found = attachments.find(sha256)
-    if found is None or not scope.may_read_photo(current_viewer(), found):
+    if found is None:
         raise scope.not_found("photo")
+    if not scope.may_read_photo(current_viewer(), found):
+        raise scope.out_of_scope("photo", sha256)
     # From the blob store, so any server serves it; the derivative's sha256 is its ETag, as a file's would be.
     return send_file(io.BytesIO(attachments.derivative(found)), mimetype="image/jpeg", max_age=0,
                      download_name=f"{found.derivative_sha256}.jpg", etag=found.derivative_sha256,

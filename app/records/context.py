@@ -13,8 +13,10 @@ def get_record(record_id: str) -> Submission:
     """A submitted record by id, or 404: drafts are not records yet, and a record outside the signed-in
     user's scope answers as if it did not exist (app/services/access/scope.py)."""
     submission = db.session.get(Submission, submissions.normalise_id(record_id))
-    if submission is None or not submission.versions or not scope.may_read_record(current_viewer(), submission):
+    if submission is None or not submission.versions:
         raise scope.not_found()
+    if not scope.may_read_record(current_viewer(), submission):
+        raise scope.out_of_scope("record", submission.id)
     return submission
 
 

@@ -9,6 +9,7 @@ from app.records import bp, public_base_url
 from app.records.schemas import load_query
 from app.roles import SEARCH_ROLES
 from app.security import roles_required
+from app.services.core import security_log
 from app.services.records import export_progress, exports
 
 KINDS = ("zip", "csv")
@@ -24,6 +25,7 @@ def _query():
 
 
 def _attachment(name: str, body, mimetype: str) -> Response:
+    security_log.event("records.exported", "started", file=name, query=request.query_string.decode(errors="replace"))
     response = Response(stream_with_context(body), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"

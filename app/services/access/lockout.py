@@ -36,6 +36,7 @@ from app.models import AuditEvent, Device, LoginThrottle, User
 from app.models.types import utcnow
 from app.services.core import audit
 from app.services.core.audit import Actor
+from app.services.core import security_log
 from app.services.core.errors import DomainError
 
 ALL_SOURCES = None  # the source of the row that counts an account's failures from everywhere
@@ -151,6 +152,7 @@ def begin(account: str, source: Source, attempt_policy: LockoutPolicy | None = N
         _forget_if_quiet(row, attempt.policy, attempt.now)
     locked = _lock_for(attempt)
     if locked is not None:
+        security_log.event("auth.refused", "locked", account=account, source=source.key)
         raise locked
     return attempt
 
@@ -170,6 +172,11 @@ def fail(attempt: Attempt, actor: Actor) -> LockedOut | None:
             audit.record(actor, "auth.locked", "login", row.identifier,
                          after={"source": row.source or "unfamiliar sources", "failures": row.failures,
                                 "locked_until": row.locked_until.isoformat()})
+            security_log.event("auth.locked", "locked", account=row.account, alert=True,
+                               source=row.source or "unfamiliar sources", failures=row.failures,
+                               locked_until=row.locked_until.isoformat(timespec="seconds"))
+    security_log.event("auth.failed", "failure", account=attempt.pair.account, source=attempt.pair.source,
+                       failures=attempt.pair.failures)
     locked = _lock_for(attempt)
     db.session.flush()
     _purge(rules, now)
@@ -181,6 +188,7 @@ def succeed(attempt: Attempt) -> None:
     """A success forgets this source's failures and makes it familiar (committed with the sign-in)."""
     pair = attempt.pair
     pair.failures, pair.locked_at, pair.locked_until, pair.last_success_at = 0, None, None, attempt.now
+    security_log.event("auth.succeeded", "success", account=pair.account, source=pair.source)
 
 
 def _purge(rules: LockoutPolicy, now: datetime) -> None:
@@ -247,5 +255,6 @@ def unlock(identifier: str, reason: str, actor: Actor) -> LoginThrottle:
     audit.record(actor, "auth.unlocked", "login", identifier, before=before, after={"locked_until": None},
                  reason=reason)
     db.session.commit()
+    security_log.event("auth.unlocked", "done", account=row.account, source=row.source, by=actor.user_id)
     return row
 

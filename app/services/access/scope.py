@@ -25,6 +25,7 @@ from app.extensions import db
 from app.models import Answer, Attachment, AuditEvent, Device, RecordVersion, Submission, User
 from app.models.submission import DRAFT
 from app.roles import FILL_ROLES
+from app.services.core import security_log
 from app.services.core import audit
 from app.services.core.audit import Actor
 from app.services.core.errors import DomainError
@@ -44,8 +45,15 @@ class Viewer:
 
 
 def not_found(what: str = "record") -> DomainError:
-    """The answer for an object outside the viewer's scope: the same as for one that does not exist."""
+    """The answer for an object that does not exist."""
     return DomainError(f"No such {what}.", status=404)
+
+
+def out_of_scope(what: str = "record", object_id=None) -> DomainError:
+    """The answer for an object outside the viewer's scope: the same as for one that does not exist, and a
+    line in the security log (SEC-LOG-1: every authorization failure)."""
+    security_log.event("access.refused", "out_of_scope", object=what, id=object_id)
+    return not_found(what)
 
 
 def _took_over(user: User, submission: Submission) -> bool:
@@ -93,15 +101,15 @@ def may_open(viewer: Viewer, submission: Submission) -> bool:
 def require_write(viewer: Viewer, submission: Submission) -> None:
     """404 unless the viewer may change this draft (a submitted record answers 409 in the service)."""
     if submission.status == DRAFT and not may_write_draft(viewer, submission):
-        raise not_found()
+        raise out_of_scope("submission", submission.id)
     if submission.status != DRAFT and not may_open(viewer, submission):
-        raise not_found()
+        raise out_of_scope("submission", submission.id)
 
 
 def require_open(viewer: Viewer, submission: Submission) -> None:
     """404 unless the viewer may see this draft or read this record."""
     if not may_open(viewer, submission):
-        raise not_found()
+        raise out_of_scope("submission", submission.id)
 
 
 def take_over(viewer: Viewer, submission: Submission, actor: Actor) -> None:
@@ -109,7 +117,7 @@ def take_over(viewer: Viewer, submission: Submission, actor: Actor) -> None:
     if not may_take_over(viewer, submission):
         if may_write_draft(viewer, submission):
             return  # already theirs: taking over again changes nothing
-        raise not_found()
+        raise out_of_scope("submission", submission.id)
     audit.record(actor, TAKE_OVER, "submission", submission.id,
                  before={"started_by": submission.started_by.printed_name},
                  after={"continued_by": viewer.user.printed_name, "station_id": submission.station_id})

@@ -10,9 +10,13 @@ from app.canonical import canonical_json, sha256_hex
 from app.extensions import db
 from app.models import AuditEvent
 from app.models.types import utcnow
+from app.services.core import security_log
 
 GENESIS = "0" * 64
 _HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+# Audited changes that the security log also tells as they happen (SEC-LOG-1: signatures, admin changes).
+_SECURITY_ACTIONS = ("user.", "device.", "board_screen.", "form.", "record.signed", "record.corrected",
+                     "submission.taken_over", "auth.logout")
 _PG_AUDIT_LOCK = 727_001  # any constant; serialises chain appends across PostgreSQL sessions
 
 
@@ -78,6 +82,8 @@ def record(actor: Actor, action: str, entity_type: str, entity_id: Any, *,
     # returned event stays outside the session). Its id and seq are what the chain needs, already known.
     connection.execute(insert(AuditEvent.__table__).values(
         {column.key: getattr(event, column.key) for column in AuditEvent.__table__.columns}))
+    if action.startswith(_SECURITY_ACTIONS):
+        security_log.event(action, "recorded", entity=f"{entity_type}:{entity_id}", by=actor.user_id, seq=event.seq)
     return event
 
 
