@@ -65,6 +65,9 @@ def _load_outbox_bearer(req) -> User | None:
     bearer = outbox_tokens.verify(req.headers[OUTBOX_HEADER], g.get("device"))
     if bearer is None:
         return None
+    if not outbox_tokens.reaches(bearer, req.headers.get("Idempotency-Key"), req.path):
+        security_log.event("access.refused", "outbox_after_sign_out", account=f"user:{bearer.user.username}")
+        return None  # its author signed out on this tablet and did not leave this change waiting
     g.outbox_bearer = True
     return bearer.user
 

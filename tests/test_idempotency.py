@@ -1,4 +1,5 @@
 """Exactly-once tablet requests: Idempotency-Key replays, the outbox token, and Vary on pages."""
+import json
 import http.client
 import io
 import re
@@ -87,6 +88,7 @@ def test_ten_repeats_of_an_out_of_spec_answer_save_once(operator, users, start_d
     assert count(db, Answer) == 1 and count(db, Deviation) == 1 and len(audits(db, "answer.saved")) == 1
     assert db.session.scalar(select(Answer.value_json)) == "171.0"
     responses_written()  # the response is written behind the request, within milliseconds
+    db.session.rollback()  # this session's read began before that write: read from now (WAL snapshot)
     row = db.session.get(IdempotencyKey, key)
     assert (row.status, row.user_id, row.method) == (200, users.operator.id, "POST")
     assert row.body == responses[0].get_data()
@@ -169,6 +171,7 @@ def test_a_change_whose_response_was_lost_answers_already_saved(operator, users,
     url, key = item_url(draft, "hydraulic_pressure"), new_key()
     assert keyed(operator, url, key, {"value": "171"}).status_code == 200
     responses_written()
+    db.session.rollback()  # read what was written, not this session's earlier snapshot
     row = db.session.get(IdempotencyKey, key)
     row.status = row.body = row.headers_json = None
     db.session.commit()
@@ -190,14 +193,16 @@ def test_outbox_token_saves_as_its_author_after_someone_else_signs_in(operator, 
     draft = start_draft(users.operator)
     operator.set_cookie(app.config["DEVICE_COOKIE"], tablet[1])
     token = _TOKEN_META.search(operator.get(f"/floor/submissions/{draft.id}").get_data(as_text=True)).group(1)
-    assert operator.post_form("/logout").status_code == 302
+    waiting = new_key()  # the change A's outbox still holds when A signs out
+    left = json.dumps([[waiting, item_url(draft, "hydraulic_pressure")]])
+    assert operator.post_form("/logout", {"waiting": left}).status_code == 302
     other = make_user("operator")
     sign_in(operator, other, tablet=True)
     no_csrf = operator.post(item_url(draft, "guards_in_place"), data={"value": "pass"},
                             headers={"Idempotency-Key": new_key(), "HX-Request": "true"})
     assert no_csrf.status_code == 400 and count(db, Answer) == 0
     response = operator.post(item_url(draft, "hydraulic_pressure"), data={"value": "171"},
-                             headers={OUTBOX_HEADER: token, "Idempotency-Key": new_key(), "HX-Request": "true"})
+                             headers={OUTBOX_HEADER: token, "Idempotency-Key": waiting, "HX-Request": "true"})
     assert response.status_code == 200 and "item--fail" in response.get_data(as_text=True)
     saved = db.session.scalar(select(Answer))
     assert (saved.item_name, saved.answered_by_id) == ("hydraulic_pressure", users.operator.id)

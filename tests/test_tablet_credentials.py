@@ -1,5 +1,6 @@
 """Issue 11 findings 1, 2, 9 and SEC-CSRF-2: the outbox token, sessions on a revoked tablet, where each role
 lands, and state changes from other sites."""
+import json
 import re
 import uuid
 from datetime import timedelta
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from app.models import Answer, Deviation
 from app.models.types import utcnow
 from app.security import OUTBOX_HEADER
+from app.services.access.auth import hash_secret
 from app.services.access.devices import register_device, revoke_device
 from app.services.core.audit import Actor
 from tests.helpers.builders import PASSWORD, Client
@@ -61,12 +63,59 @@ def test_a_token_copied_off_the_page_does_not_work_from_another_browser_after_si
     assert elsewhere.post(f"/floor/submissions/{draft.id}/submit", headers=foreign).status_code == 401
     assert answers(db) == 0
     own = headers | {"Cookie": f"{app.config['DEVICE_COOKIE']}={tablet[1]}", "Idempotency-Key": str(uuid.uuid4())}
-    assert elsewhere.post(item_url(draft), data={"value": "150"}, headers=own).status_code == 200
+    assert elsewhere.post(item_url(draft), data={"value": "150"}, headers=own).status_code == 401  # not left waiting
+    assert answers(db) == 0
+
+
+def _left_waiting(app, tablet, changes):
+    """Badge sign-in on the tablet, then sign out naming `changes` ([(key, path)]) as left in the outbox."""
+    browser = badge_signed_in(app, tablet)
+    page = browser.get("/floor").get_data(as_text=True)
+    token = TOKEN_META.search(page).group(1)
+    response = browser.post_form("/logout", {"waiting": json.dumps([list(change) for change in changes])})
+    assert response.status_code == 302 and "/login/badge" in response.headers["Location"]
+    return token
+
+
+def test_after_sign_out_a_token_sends_only_what_its_author_left_waiting(app, users, tablet, start_draft, db):
+    """Finding 1 on the tablet itself: after sign-out, the author's token (from the page or the outbox's
+    storage, with the tablet's own cookie) sends the changes the sign-out named, each on its own path, and
+    nothing new; a new sign-in by the author gives a token that works again."""
+    draft = start_draft(users.operator)
+    left = str(uuid.uuid4())
+    token = _left_waiting(app, tablet, [(left, item_url(draft))])
+    client = Client(app, app.response_class, use_cookies=False)
+    cookie = {"Cookie": f"{app.config['DEVICE_COOKIE']}={tablet[1]}"}
+
+    def replay(url, key, data):
+        return client.post(url, data=data, headers=replay_headers(app, token, key) | cookie).status_code
+    assert replay(item_url(draft, "guard_fitted"), left, {"value": "yes"}) == 401  # its key, another change
+    assert replay(item_url(draft), str(uuid.uuid4()), {"value": "151"}) == 401  # a new change
+    assert replay("/floor/submissions", str(uuid.uuid4()), {"id": str(uuid.uuid4()), "form_version_id": str(
+        draft.form_version_id), "station_id": str(draft.station_id)}) == 401  # new work
+    assert answers(db) == 0
+    assert replay(item_url(draft), left, {"value": "150"}) == 200  # what was left waiting arrives, as theirs
     assert db.session.scalar(select(Answer.answered_by_id)) == users.operator.id
+    fresh = TOKEN_META.search(badge_signed_in(app, tablet).get("/floor").get_data(as_text=True)).group(1)
+    response = client.post(item_url(draft), data={"value": "152"},
+                           headers=replay_headers(app, fresh, str(uuid.uuid4())) | cookie)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("waiting,words", [
+    ("not json", "Expected a JSON list"), ('{"a": 1}', "Expected a JSON list"),
+    ('[["not-a-key", "/floor/submissions"]]', "[Idempotency-Key, /floor/… path] pairs"),
+    (json.dumps([[str(uuid.uuid4()), "/admin/devices"]]), "/floor/… path"),
+    (json.dumps([[str(uuid.uuid4()), "/floor/x"]] * 2001), "at most 2,000")], ids=lambda v: v[:12])
+def test_a_sign_out_whose_waiting_list_is_not_one_is_refused_and_keeps_the_session(app, tablet, waiting, words):
+    browser = badge_signed_in(app, tablet)
+    response = browser.post_form("/logout", {"waiting": waiting})
+    assert response.status_code == 422 and words in response.get_data(as_text=True)
+    assert browser.get("/floor").status_code == 200  # still signed in: nothing was half done
 
 
 @pytest.mark.parametrize("role,on_a_tablet,has_token", [
-    ("operator", True, True), ("supervisor", True, True), ("operator", False, False),
+    ("operator", True, True), ("supervisor", True, True), ("inspector", True, True), ("operator", False, False),
     ("supervisor", False, False), ("inspector", False, False), ("auditor", True, False), ("admin", True, False)])
 def test_only_people_filling_forms_on_a_registered_tablet_get_a_token(app, login, users, tablet, role, on_a_tablet,
                                                                      has_token):
@@ -107,9 +156,14 @@ def test_a_token_ends_when_its_tablet_is_revoked(app, users, tablet, start_draft
     assert response.status_code == 401 and answers(db) == 0
 
 
-def test_a_token_lives_a_shift_not_a_week(app):
-    """Finding 1: a token lasts as long as offline work needs (a shift and its hand-over), not 7 days."""
-    assert app.config["OUTBOX_TOKEN_HOURS"] <= 14
+def test_a_token_ends_when_its_authors_pin_changes(app, users, tablet, start_draft, db):
+    """Finding 1: a changed PIN says the old one may be known: the tokens issued before it are refused."""
+    draft = start_draft(users.operator)
+    token = tablet_token(users.operator, tablet)
+    users.operator.pin_hash = hash_secret("8642")
+    db.session.commit()
+    response = outbox_post(app, item_url(draft), token, str(uuid.uuid4()), {"value": "150"})
+    assert response.status_code == 401 and answers(db) == 0
 
 
 # ---- finding 2: revoking a tablet ends the sessions on it ---------------------------------------------

@@ -25,3 +25,10 @@ class PasswordChangeSchema(StrictSchema):
 
     current_password = Text(256, required=True)
     new_password = Text(256, required=True)
+
+
+class LogoutSchema(StrictSchema):
+    """Sign out: on a tablet, the outbox's changes its person leaves waiting, and whether the idle timer did it."""
+
+    waiting = Text(400_000, load_default=None)  # JSON [[Idempotency-Key, path], …]: outbox_tokens.waiting_from
+    reason = fields.String(load_default=None, validate=validate.OneOf(["idle"]))

@@ -4,13 +4,14 @@ from flask_login import current_user, login_required, login_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from app.auth import bp
-from app.auth.schemas import BadgeLoginSchema, PasswordChangeSchema, PasswordLoginSchema
+from app.auth.schemas import BadgeLoginSchema, LogoutSchema, PasswordChangeSchema, PasswordLoginSchema
 from app.errors import CSRF_MESSAGE, error_response
 from app.services.core.errors import DomainError
 from app.extensions import db
 from app.inputs import load_form
 from app.security import current_actor, end_session, landing, safe_next
 from app.services.access import auth as auth_service
+from app.services.access import outbox_tokens
 from app.services.access.lockout import LockedOut, Source
 from app.services.core import audit
 from app.services.core.audit import Actor
@@ -95,11 +96,16 @@ def badge_login_post():
 @login_required
 def logout():
     """Sign out, ending every session of this user server-side."""
+    data = load_form(LogoutSchema())
+    waiting = outbox_tokens.waiting_from(data["waiting"])  # what this person left in the outbox
     auth_service.end_all_sessions(current_user)
-    audit.record(current_actor(), "auth.logout", "user", current_user.id)
+    if g.device is not None:
+        outbox_tokens.record_sign_out(current_user, g.device, waiting)
+    audit.record(current_actor(), "auth.logout", "user", current_user.id,
+                 after={"left_waiting": len(waiting)} if g.device is not None else None)
     db.session.commit()
     end_session()
-    return redirect(url_for("auth.badge_login" if g.device else "auth.login"))
+    return redirect(url_for("auth.badge_login" if g.device else "auth.login", reason=data["reason"]))
 
 
 @bp.get("/account/password")

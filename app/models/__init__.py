@@ -12,11 +12,12 @@ from app.models.plant import Area, Line, Site, Station
 from app.models.search_document import RecordSigner, SearchDocument
 from app.models.signature import RenderedPdf, Signature
 from app.models.submission import Answer, Attachment, RecordVersion, Submission
-from app.models.user import Device, LoginThrottle, User
+from app.models.user import Device, LoginThrottle, TabletSignOut, User
 from app.roles import ROLES
 
 __all__ = [
     "Answer", "Area", "Attachment", "AuditEvent", "Blob", "BoardEvent", "BoardScreen", "Deviation", "Device",
     "DowntimeEvent", "ExportRun", "FormVersion", "IdempotencyKey", "Job", "Line", "LoginThrottle", "RecordSigner",
-    "RecordVersion", "RenderedPdf", "ROLES", "SearchDocument", "Signature", "Site", "Station", "Submission", "User",
+    "RecordVersion", "RenderedPdf", "ROLES", "SearchDocument", "Signature", "Site", "Station", "Submission",
+    "TabletSignOut", "User",
 ]

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -75,3 +75,15 @@ class LoginThrottle(db.Model):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a pair only: a familiar source
+
+
+class TabletSignOut(db.Model):
+    """The last time a person signed out on a registered tablet, and the changes they left waiting in its
+    outbox then (JSON [[Idempotency-Key, path], …]). An outbox token issued before that sign-out sends those
+    changes and nothing else (app/services/access/outbox_tokens.py): the next person at the tablet cannot
+    use it for new work."""
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), primary_key=True)
+    signed_out_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    waiting_json: Mapped[str] = mapped_column(Text, default="[]")

@@ -108,7 +108,12 @@
           window.FloorbookSignOut.forgetPages();
         }
         const form = body.dataset.idleForm ? document.getElementById(body.dataset.idleForm) : null;
-        if (form && form.tagName === "FORM") {
+        const signOutForm = document.querySelector("form[data-sign-out]");
+        if (signOutForm && url && window.FloorbookSignOut) {
+          // A real sign-out that names what this person left waiting (signout.js); when it cannot get
+          // through, the sign-in page (url) that the tablet keeps.
+          window.FloorbookSignOut.signOut(signOutForm, "idle", url);
+        } else if (form && form.tagName === "FORM") {
           form.submit();
         } else if (url) {
           window.location.assign(url);
