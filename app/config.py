@@ -70,7 +70,10 @@ class Config:
     # with FLOORBOOK_TLS_CERT (gunicorn.conf.py), FLOORBOOK_PUBLIC_URL is https://, or this is 1 (TLS at a proxy).
     TLS_CERT = os.environ.get("FLOORBOOK_TLS_CERT") or None
     SECURE_COOKIES = os.environ.get("FLOORBOOK_SECURE_COOKIES", "0") == "1"
-    # The security log (app/services/access/security_log.py): a file, or stderr when unset.
+    # How many reverse proxies stand in front (app.transport.trust_proxies): the client address is then taken
+    # from X-Forwarded-For. 0 (no proxy): the header is ignored.
+    TRUSTED_PROXIES = _int("FLOORBOOK_TRUSTED_PROXIES", 0)
+    # The security log (app/services/core/security_log.py): a file, or stderr when unset.
     SECURITY_LOG = os.environ.get("FLOORBOOK_SECURITY_LOG") or None
     WTF_CSRF_TIME_LIMIT = None  # a tablet form may stay open all shift; the token is bound to the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]

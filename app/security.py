@@ -119,10 +119,17 @@ def outbox_token() -> str | None:
 
 
 def current_viewer() -> Viewer:
-    """Who asks, for object scope: the signed-in user, this tablet, the station they work at now (the one
-    chosen in this session, else the tablet's home)."""
+    """Who asks, for object scope: the signed-in user, this tablet, and the station whose work they see
+    through it: the one chosen on this registered tablet, else its home station. A browser that is not a
+    registered tablet has none (the station picker there widens nothing), and neither does an outbox replay
+    beyond the tablet's home (the session that came with it may be someone else's)."""
     device = g.get("device")
-    station_id = session.get("station_id") or (device.home_station_id if device else None)
+    if device is None:
+        station_id = None
+    elif g.get("outbox_bearer"):
+        station_id = device.home_station_id
+    else:
+        station_id = session.get("station_id") or device.home_station_id
     return Viewer(current_user._get_current_object(), device, station_id)
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 HSTS = "max-age=31536000"  # a year; no includeSubDomains: other hosts of the plant's domain are not ours
 HOST_PREFIX = "__Host-"
@@ -104,9 +105,20 @@ def kept_secret_key(path: Path) -> str:
     return key
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies (FLOORBOOK_TRUSTED_PROXIES), take the client's address from the
+    X-Forwarded-For entry the nearest of them added, so sign-in throttling and the security log see the
+    person's computer, not the proxy. Off by default: without a proxy that header is whatever a client
+    typed, and believing it would let anyone pose as any address."""
+    proxies = app.config.get("TRUSTED_PROXIES") or 0
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+
+
 def register_transport(app: Flask) -> None:
     """Settle the cookies' names and flags, and bind HSTS (before app.security, which reads the device cookie)."""
     configure_cookies(app)
+    trust_proxies(app)
     app.before_request(_adopt_plain_device_cookie)
     app.after_request(_reissue_adopted_device_cookie)
     app.after_request(strict_transport)

@@ -25,9 +25,10 @@ def press(plant):
 
 
 @pytest.fixture
-def operator(login, users, press):
-    """The operator signed in, working at Press 1."""
-    client = login(users.operator)
+def operator(app, login, users, press, tablet):
+    """The operator signed in on Press 1's registered tablet, working at Press 1."""
+    client = login(users.operator, tablet=True)
+    client.set_cookie(app.config["DEVICE_COOKIE"], tablet[1])
     assert client.post_form("/floor/station", {"station_id": press.id}).status_code == 302
     return client
 

@@ -146,9 +146,10 @@ def test_photo_key_covers_the_file_contents(operator, users, start_draft, db):
     assert len(db.session.scalar(select(Answer)).value) == 1
 
 
-def test_downtime_start_and_stop_run_once(login, users, plant, db):
+def test_downtime_start_and_stop_run_once(app, login, users, plant, tablet, db):
     """The downtime endpoints honour the key too: one event, one stop, the repeats replayed."""
     client = login(users.operator, tablet=True)
+    client.set_cookie(app.config["DEVICE_COOKIE"], tablet[1])  # operators report downtime at a registered tablet
     press = plant.stations["Press 1"]
     start_key, stop_key = new_key(), new_key()
     started = [keyed(client, "/floor/downtime", start_key, {"station_id": press.id, "reason_code": "hydraulic_leak"},

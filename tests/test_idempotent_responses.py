@@ -1,8 +1,13 @@
 """Responses of keyed changes are written behind the request, in batches (app.idempotency.responses): the
 key commits with the change, its response lands within milliseconds, and a replay before that gets it too."""
+import sqlite3
 import time
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
+from app.idempotency import responses
 
 from app.models import Answer, IdempotencyKey
 from tests.test_floor import operator  # noqa: F401 (a fixture)
@@ -46,3 +51,24 @@ def test_a_replay_gets_the_first_response_whether_or_not_it_is_written_yet(opera
     assert again.get_data() == later.get_data() == first.get_data()
     assert again.headers[REPLAYED] == later.headers[REPLAYED] == "true"
     assert len(db.session.scalars(select(Answer)).all()) == 1
+
+
+
+def test_a_response_whose_write_failed_is_written_by_the_next_batch(operator, users, start_draft, db,  # noqa: F811
+                                                                    monkeypatch):
+    """The database busy for one batch (locked past the wait): the response stays queued and the next batch
+    writes it, instead of being given up at the first failure."""
+    real_execute, failed = Connection.execute, []
+
+    def busy_once(connection, statement, *args, **kwargs):
+        if statement is responses._STORE and not failed:
+            failed.append(statement)
+            raise OperationalError("UPDATE idempotency_key …", {}, sqlite3.OperationalError("database is locked"))
+        return real_execute(connection, statement, *args, **kwargs)
+    monkeypatch.setattr(Connection, "execute", busy_once)
+    draft = start_draft(users.operator)
+    key = new_key()
+    response = keyed(operator, item_url(draft, "hydraulic_pressure"), key, {"value": "158"})
+    assert response.status_code == 200
+    row = stored(db, key)
+    assert len(failed) == 1 and row is not None and (row.status, row.body) == (200, response.get_data())

@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app import create_app
+from app.config import TestingConfig
 from app.models import AuditEvent, LoginThrottle
 from app.models.types import frozen_clock, utcnow
 from app.services.access import auth as auth_service
@@ -217,3 +219,20 @@ def test_parallel_guesses_are_counted_one_after_another(app, users, db):
     assert outcomes == ["locked"] * 5 + ["wrong"] * 5
     db.session.expire_all()
     assert db.session.get(LoginThrottle, "user:t-operator from address:10.0.0.66").failures == 5
+
+
+@pytest.mark.parametrize("proxies,source", [(1, "address:10.7.7.7"), (0, "address:127.0.0.1")],
+                         ids=["behind-a-trusted-proxy", "no-proxy-configured"])
+def test_the_source_behind_a_trusted_proxy_is_the_clients_address(app, users, db, database_url, tmp_path, proxies,
+                                                                  source):
+    """M2: behind FLOORBOOK_TRUSTED_PROXIES=1 the address the proxy saw counts as the source, so one desk's
+    guesses do not lock every desk behind the proxy; without it the header is a client's word and ignored."""
+    proxied = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, INSTANCE_PATH=str(tmp_path / "i"),
+                         TRUSTED_PROXIES=proxies)
+    client = _from(proxied, "127.0.0.1")
+    response = client.post_form("/login", {"username": "t-operator", "password": "not-it"},
+                                headers={"X-Forwarded-For": "10.7.7.7"})
+    assert response.status_code == 401
+    db.session.expire_all()
+    sources = set(db.session.scalars(select(LoginThrottle.source).where(LoginThrottle.source.is_not(None))))
+    assert sources == {source}

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db as _db
-from app.models import Answer, AuditEvent
+from app.models import Answer, AuditEvent, Deviation, DowntimeEvent
 from app.services.access.devices import register_device
 from app.services.access.scope import TAKE_OVER
 from app.services.core.audit import Actor
@@ -91,17 +91,24 @@ def test_a_supervisor_may_write_any_draft(login, two, users, start_draft, db):
     assert login(users.supervisor).post_form(item_url(draft), {"value": "150"}, htmx=True).status_code == 200
 
 
-def test_an_operator_reads_only_their_own_records_and_their_stations(login, two, plant, make_record):
-    """Finding 3: another station's record (page and PDF) is 404 for an operator; their own, and those of
-    the station they work at, open. Inspectors and auditors read every station's."""
+def test_an_operator_reads_only_their_own_records_and_their_tablets_station(app, login, two, users, plant,
+                                                                            make_record):
+    """Finding 3: another station's record (page and PDF) is 404 for an operator, and choosing that station
+    from a browser that is not a registered tablet does not change it; their own, and those of the station
+    their tablet works at, open. Inspectors and auditors read every station's (below)."""
     one, other = two
     record = make_record(one, station="Press 2")
-    client = login(other, tablet=True)
-    for url in (f"/records/{record.id}", f"/records/{record.id}.pdf", f"/records/{record.id}/v1.pdf"):
-        assert client.get(url).status_code == 404, url
-    client.post_form("/floor/station", {"station_id": plant.stations["Press 2"].id})
-    assert client.get(f"/records/{record.id}").status_code == 200
-    assert login(one, tablet=True).get(f"/records/{record.id}").status_code == 200
+    urls = (f"/records/{record.id}", f"/records/{record.id}.pdf", f"/records/{record.id}/v1.pdf")
+    desk = login(other)
+    desk.post_form("/floor/station", {"station_id": plant.stations["Press 2"].id})  # picks Press 2 from a desk
+    assert [desk.get(url).status_code for url in urls] == [404] * 3
+    press_1 = at_tablet(app, login(other, tablet=True), plant.stations["Press 1"].id, users.admin)
+    assert [press_1.get(url).status_code for url in urls] == [404] * 3
+    press_1.post_form("/floor/station", {"station_id": plant.stations["Press 2"].id})  # standing at a tablet
+    assert [press_1.get(url).status_code for url in urls] == [200] * 3
+    at_press_2 = at_tablet(app, login(other, tablet=True), plant.stations["Press 2"].id, users.admin)
+    assert [at_press_2.get(url).status_code for url in urls] == [200] * 3
+    assert login(one).get(urls[0]).status_code == 200  # their own, from any browser
 
 
 @pytest.mark.parametrize("role", ["inspector", "supervisor", "auditor", "admin"])
@@ -131,3 +138,60 @@ def test_a_photo_is_served_only_to_those_who_may_open_what_holds_it(login, two, 
     assert login(one, tablet=True).get(url).status_code == 200
     assert login(users.supervisor).get(url).status_code == 200
     assert login(other, tablet=True).get(url).status_code == 404
+
+
+def _deviation_of_a_draft(login, operator, start_draft) -> tuple:
+    """operator's draft at Press 2 with an out-of-spec pressure: the deviation it raised, and the draft."""
+    draft = start_draft(operator, station="Press 2")
+    response = login(operator).post_form(item_url(draft), {"value": "171"}, htmx=True)
+    assert response.status_code == 200
+    return _db.session.scalar(select(Deviation).where(Deviation.submission_id == draft.id)), draft
+
+
+def test_an_operator_reads_and_adds_causes_only_to_deviations_in_their_scope(app, login, two, users, plant,
+                                                                             start_draft, db):
+    """SEC-AUTHZ-2 for deviations: another operator, from a desk or another station's tablet, gets 404 for
+    the page and for adding its cause (nothing stored); the one who raised it, and an operator at the
+    tablet of its station, open it."""
+    one, other = two
+    deviation, _draft = _deviation_of_a_draft(login, one, start_draft)
+    page, cause = f"/deviations/{deviation.id}", f"/deviations/{deviation.id}/cause"
+    fields = {"cause_category": "", "cause": "someone else's words", "immediate_action": "none"}
+    for client in (login(other), at_tablet(app, login(other, tablet=True), plant.stations["Press 1"].id, users.admin)):
+        assert client.get(page).status_code == 404
+        assert client.post_form(cause, fields).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Deviation, deviation.id).cause in (None, "")
+    assert login(one).get(page).status_code == 200
+    assert at_tablet(app, login(other, tablet=True), plant.stations["Press 2"].id, users.admin).get(page).status_code == 200
+
+
+def test_an_auditor_reads_a_deviation_but_not_the_draft_it_came_from(login, users, two, start_draft):
+    """A deviation is a record of its own once raised; the draft behind it is not, and its page does not
+    offer the auditor a link into it."""
+    deviation, draft = _deviation_of_a_draft(login, two[0], start_draft)
+    auditor = login(users.auditor)
+    html = auditor.get(f"/deviations/{deviation.id}").get_data(as_text=True)
+    assert "Raised from a checklist that is still being filled." in html
+    assert f"/floor/submissions/{draft.id}" not in html
+    assert auditor.get(f"/floor/submissions/{draft.id}").status_code == 403
+
+
+def test_downtime_is_reported_by_operators_at_a_tablet_and_by_leads_anywhere(app, login, two, users, plant, tablet,
+                                                                            db):
+    """M1: an operator at a desk cannot start or end a station's downtime (404, nothing stored); at a
+    registered tablet they can; a supervisor can from anywhere, and an operator ends one they started."""
+    one, _ = two
+    press = plant.stations["Press 2"]
+    start = {"station_id": press.id, "reason_code": "hydraulic_leak"}
+    assert login(one).post_form("/floor/downtime", start).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(DowntimeEvent)) == 0
+    at_line = login(one, tablet=True)
+    at_line.set_cookie(app.config["DEVICE_COOKIE"], tablet[1])
+    assert at_line.post_form("/floor/downtime", start).status_code == 303
+    event = db.session.scalar(select(DowntimeEvent))
+    assert login(users.supervisor).get(f"/floor/downtime/new?station_id={press.id}").status_code == 200
+    assert login(two[1]).post_form(f"/floor/downtime/{event.id}/stop", {"fix": "x"}).status_code == 404
+    assert login(one).post_form(f"/floor/downtime/{event.id}/stop", {"fix": "new hose"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(DowntimeEvent, event.id).fix == "new hose"

@@ -73,6 +73,20 @@ def test_unknown_or_repeated_fields_are_refused_naming_them(operator, users, sta
     assert stored(db, draft, "guards_in_place") == "fail"
 
 
+@pytest.mark.parametrize("url,fields", [
+    ("/floor/station", {"station_id": ["1", "2"]}),
+    ("/account/password", {"current_password": ["a", "b"], "new_password": "a-brand-new-password"}),
+], ids=["station", "password"])
+def test_every_other_form_refuses_a_field_sent_twice(login, users, url, fields):
+    """SEC-MASS-1 beyond answers: any form field sent twice (where only one was read) is a 422 naming it,
+    and nothing is done."""
+    client = login(users.operator)
+    response = client.post_form(url, fields)
+    name = next(iter(fields))
+    assert response.status_code == 422 and "Sent 2 times; send it once." in response.get_data(as_text=True), name
+    assert client.get("/floor/stations").status_code == 200  # still signed in: the password was not changed
+
+
 def test_the_service_names_each_refused_field(users, start_draft, db):
     """save_answer refuses the fields itself (for every caller, not only the view): one error per field."""
     draft = answered(users, start_draft, guards_in_place="fail")

@@ -4,6 +4,7 @@ base-uri 'none', board tokens kept as hashes, and make run's kept secret key and
 HSTS and the cookies are checked on the test client and on a real gunicorn: serving TLS itself with a plant
 certificate, and serving plain HTTP behind a proxy it trusts (FORWARDED_ALLOW_IPS) or does not.
 """
+import re
 import http.client
 import os
 import runpy
@@ -237,7 +238,7 @@ def test_the_demo_prints_a_working_board_url_on_every_run(app, client, db):
     for _ in range(2):
         result = runner.invoke(args=["demo", "--days", "0", "--base-url", "http://localhost:8000"])
         assert result.exit_code == 0, result.output
-        urls.append(result.output.split("http://localhost:8000", 1)[1].split()[0])
+        urls.append(re.search(r"Board screen .*: http://localhost:8000(\S+)", result.output).group(1))
     assert urls[0] != urls[1] and all(url.startswith("/board/") for url in urls)
     db.session.remove()
     assert client.get(urls[1]).status_code == 200

@@ -9,7 +9,7 @@ from app.errors import CSRF_MESSAGE, error_response
 from app.services.core.errors import DomainError
 from app.extensions import db
 from app.inputs import load_form
-from app.security import current_actor, end_session, landing, safe_next
+from app.security import current_actor, end_session, landing, safe_next, sign_in_page
 from app.services.access import auth as auth_service
 from app.services.access import outbox_tokens
 from app.services.access.lockout import LockedOut, Source
@@ -105,7 +105,10 @@ def logout():
                  after={"left_waiting": len(waiting)} if g.device is not None else None)
     db.session.commit()
     end_session()
-    return redirect(url_for("auth.badge_login" if g.device else "auth.login", reason=data["reason"]))
+    response = redirect(url_for("auth.badge_login" if g.device else "auth.login", reason=data["reason"]))
+    # The browser's HTTP cache goes; its storage stays: the outbox there may hold changes not sent yet.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.get("/account/password")
@@ -131,5 +134,5 @@ def password_change():
     except DomainError as error:
         return render_template("auth/password.html", error=error), error.status
     end_session()
-    flash("Password changed. Sign in with the new password.")
-    return redirect(url_for("auth.login"))
+    flash("Password changed: every session of yours has ended. Sign in again.")
+    return redirect(sign_in_page())

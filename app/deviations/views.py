@@ -11,7 +11,8 @@ from app.htmx import render_page_or_partial, show_address
 from app.idempotency import idempotent
 from app.inputs import StrictSchema, given_args, load_form, query_id
 from app.roles import LIST_ROLES, RAISE_ROLES, STEP_ROLES
-from app.security import current_actor, roles_required
+from app.security import current_actor, current_viewer, roles_required
+from app.services.access import scope
 from app.services.core.errors import DomainError
 from app.services.quality import deviations
 from app.services.records import record_history, search
@@ -48,7 +49,14 @@ def search_address(args: Mapping[str, str]) -> str:
 @roles_required()
 def show(deviation_id: int):
     """The deviation: what happened, why, what was decided and by whom, its steps, and the next step's form."""
-    return _page(deviations.get_deviation(deviation_id))
+    return _page(_deviation(deviation_id))
+
+
+def _deviation(deviation_id: int):
+    """The deviation, or 404 when there is none or it is outside the viewer's scope (app/services/access/scope.py)."""
+    deviation = deviations.get_deviation(deviation_id)
+    scope.require_deviation(current_viewer(), deviation)
+    return deviation
 
 
 def _page(deviation, error: DomainError | None = None):
@@ -87,7 +95,7 @@ def create():
 
 def _step(deviation_id: int, schema: type[StrictSchema], act: Callable[..., object], done: str):
     """Run one step; a refused step shows the deviation page again with the reason (409 or 422)."""
-    deviation = deviations.get_deviation(deviation_id)
+    deviation = _deviation(deviation_id)
     try:
         act(deviation, load_form(schema()))
     except DomainError as error:

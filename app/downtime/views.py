@@ -7,7 +7,8 @@ from app.htmx import is_htmx, redirect_to, render_page_or_partial
 from app.idempotency import idempotent
 from app.inputs import load_form
 from app.roles import FILL_ROLES
-from app.security import current_actor, kept_offline_time, outbox_replayable, roles_required
+from app.security import current_actor, current_viewer, kept_offline_time, outbox_replayable, roles_required
+from app.services.access import scope
 from app.services.core.errors import DomainError
 from app.services.floor import downtime, reasons
 
@@ -68,10 +69,13 @@ def stop_at_station():
 
 
 def _posted_station():
-    return downtime.get_station(station_of(request.form.to_dict()))
+    station = downtime.get_station(station_of(request.form.to_dict()))
+    scope.require_downtime(current_viewer())
+    return station
 
 
 def _stop(event, schema):
+    scope.require_downtime(current_viewer(), event.started_by_id)
     try:
         data = load_form(schema)
         downtime.stop_downtime(event, data["fix"], current_actor(), kept_offline_time(data["device_time"]))

@@ -21,6 +21,7 @@ from app.models import IdempotencyKey
 
 log = logging.getLogger(__name__)
 BATCH_SECONDS = 0.01  # how long a batch gathers before it is written
+TRIES = 3  # writes of one response before it is given up (a replay then says "already saved")
 IDLE_SECONDS = 2.0  # a writer thread with nothing to write for this long ends (a new one starts on demand)
 _TABLE = IdempotencyKey.__table__
 _STORE = (update(_TABLE).where(_TABLE.c.key == bindparam("b_key"))
@@ -33,6 +34,7 @@ class ResponseWriter:
     def __init__(self, engine: Engine):
         self._engine = weakref.ref(engine)
         self._waiting: dict[str, dict] = {}
+        self._tries: dict[str, int] = {}  # failed writes of a response still waiting
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
         self._flushing = threading.Lock()  # one flush at a time: flush_all waits for the thread's
@@ -82,7 +84,7 @@ class ResponseWriter:
         engine = self._engine()
         if not batch or engine is None:
             return connection
-        kept = connection is not None
+        kept, failed = connection is not None, False
         try:
             connection = connection or engine.connect().execution_options(**{LAZY: True})
             with connection.begin():
@@ -90,6 +92,7 @@ class ResponseWriter:
                     connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 connection.execute(_STORE, list(batch.values()))
         except Exception:  # the change stands either way; a replay of a lost response says "already saved"
+            failed = True
             log.warning("could not store %d idempotent responses", len(batch), exc_info=True)
             if connection is not None:
                 connection.close()
@@ -99,7 +102,10 @@ class ResponseWriter:
             connection = None
         with self._ready:
             for key, row in batch.items():
-                if self._waiting.get(key) is row:
+                tries = self._tries.pop(key, 0) + 1
+                if failed and tries < TRIES:
+                    self._tries[key] = tries  # a busy database: the next batch takes it again
+                elif self._waiting.get(key) is row:
                     del self._waiting[key]
         return connection
 

@@ -12,11 +12,14 @@ from app.models.types import utcnow
 from tests.helpers.photos import png
 
 
-def fill_and_submit(submission: Submission, user: User) -> Submission:
-    """Answer every visible item within spec (photos included) and submit."""
+def fill_and_submit(submission: Submission, user: User, keep_answers: bool = False) -> Submission:
+    """Answer every visible item within spec (photos included; with keep_answers, only those not answered
+    yet) and submit."""
     actor = Actor(user.id)
     for _section, item in evaluation.iter_items(submission.form_version.definition):
         if item["type"] == "instruction" or not evaluation.is_visible(item, submissions.answer_values(submission)):
+            continue
+        if keep_answers and item["name"] in submissions.answers_by_item(submission):
             continue
         if item["type"] == "photo":
             photo = attachments.store_photo(png(), 10 << 20, user.id)

@@ -1,4 +1,4 @@
-"""Object scope: who may see and change which draft, record and photo. The access matrix, in one place.
+"""Object scope: who may see and change which draft, record, photo, deviation and downtime. The access matrix, in one place.
 
 Roles (app/roles.py) say what a person may do at all; this module says to which objects. Every view that
 reads or changes a draft, a record or a photo asks here, and an object outside the viewer's scope is
@@ -12,17 +12,26 @@ answered 404, as if it did not exist (so ids cannot be probed). The matrix (READ
 | draft | see (fill page) | those who may write it | - |
 | draft | take over | operator, inspector, supervisor | on the registered tablet whose home is the draft's station |
 | record (page, PDF) | read | inspector, supervisor, auditor, admin | any station |
-| record (page, PDF) | read | operator | their own (started or submitted), or of the station they work at now |
+| record (page, PDF) | read | operator | their own (started or submitted), or of their tablet's station* |
+| deviation (page) | read | inspector, supervisor, auditor, admin | any station |
+| deviation (page) | read, add its cause | operator | raised by them, or at their tablet's station* |
+| downtime | start, stop | inspector, supervisor | any station |
+| downtime | start, stop | operator | on a registered tablet, or one they started |
 | photo | read | its uploader; whoever may see the draft or read a record that holds it | - |
 
-Auditors and admins never see drafts: a draft is not a record until it is submitted.
+(*) The station whose work a person sees through a registered tablet: the one chosen on it, else its home
+station; none in a browser that is not a registered tablet, and for an outbox replay only the tablet's home
+(security.current_viewer). Choosing a station takes standing at a registered tablet: what an operator
+reads follows the tablet they use, never a choice made from a desk. Auditors and admins never see drafts: a draft is not a record until it is
+submitted. A deviation is a record of its own from the moment it is raised (what happened, when, the value
+then), and the readers of every station's records read every deviation.
 """
 from dataclasses import dataclass
 
 from sqlalchemy import exists, or_, select
 
 from app.extensions import db
-from app.models import Answer, Attachment, AuditEvent, Device, RecordVersion, Submission, User
+from app.models import Answer, Attachment, AuditEvent, Deviation, Device, RecordVersion, Submission, User
 from app.models.submission import DRAFT
 from app.roles import FILL_ROLES
 from app.services.core import security_log
@@ -31,7 +40,8 @@ from app.services.core.audit import Actor
 from app.services.core.errors import DomainError
 
 ALL_STATIONS = ("inspector", "supervisor", "auditor", "admin")  # read every station's records
-ANY_DRAFT = ("supervisor",)  # write any draft (a lead finishing a checklist someone left)
+ANY_DRAFT = ("supervisor",)
+ANY_DOWNTIME = ("inspector", "supervisor")  # report and end downtime at any station, from any browser  # write any draft (a lead finishing a checklist someone left)
 TAKE_OVER = "submission.taken_over"
 
 
@@ -89,6 +99,28 @@ def may_read_record(viewer: Viewer, submission: Submission) -> bool:
         return True
     return user.has_role(*FILL_ROLES) and (
         user.id in (submission.started_by_id, submission.submitted_by_id) or viewer.station_id == submission.station_id)
+
+
+def may_read_deviation(viewer: Viewer, deviation: Deviation) -> bool:
+    """Readers of every station; an operator: one they raised, or at their tablet's station."""
+    user = viewer.user
+    return user.has_role(*ALL_STATIONS) or deviation.raised_by_id == user.id or (
+        viewer.station_id is not None and viewer.station_id == deviation.station_id)
+
+
+def require_deviation(viewer: Viewer, deviation: Deviation) -> None:
+    """404 unless the viewer may read this deviation (and so add its cause, if their role records causes)."""
+    if not may_read_deviation(viewer, deviation):
+        raise out_of_scope("deviation", deviation.id)
+
+
+def require_downtime(viewer: Viewer, started_by_id: int | None = None) -> None:
+    """404 unless the viewer may report or end downtime here: inspectors and supervisors anywhere; an
+    operator on a registered tablet (standing at the line), or for a downtime they started."""
+    user = viewer.user
+    if user.has_role(*ANY_DOWNTIME) or viewer.device is not None or started_by_id == user.id:
+        return
+    raise out_of_scope("downtime")
 
 
 def may_open(viewer: Viewer, submission: Submission) -> bool:
