@@ -98,11 +98,11 @@ def posted_device_time() -> datetime | None:
 
 
 def load_form(schema: Schema) -> dict:
-    """Load request.form (less the CSRF token) or raise a 422 DomainError naming each field; a field sent
-    more than once is refused unless the schema takes a list there (only the first would be read)."""
+    """Load request.form (less the CSRF token) or raise a 422 DomainError naming each field; a field of the
+    schema sent more than once is refused unless it takes a list (only the first would be read)."""
     repeated = {name: [f"Sent {len(request.form.getlist(name))} times; send it once."] for name in request.form
-                if name not in _TRANSPORT_FIELDS and len(request.form.getlist(name)) > 1
-                and not isinstance(schema.fields.get(name), fields.List)}
+                if name in schema.fields and len(request.form.getlist(name)) > 1
+                and not isinstance(schema.fields[name], fields.List)}
     if repeated:
         raise DomainError("Some fields need attention.", repeated)
     data = {k: v for k, v in request.form.items() if k not in _TRANSPORT_FIELDS}

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from app.services.core.errors import DomainError
 from app.extensions import db
-from app.models import Device, User
+from app.models import Device, Site, User
 from app.services.core import audit
 from app.services.core.audit import Actor
-from app.services.access import lockout
+from app.services.access import lockout, passwords
 from app.services.access.lockout import Source
 
 _DUMMY = "not-a-real-password"
@@ -47,6 +47,13 @@ def _verify(stored: str | None, secret: str) -> bool:
         return False
 
 
+def _rehashed(stored: str, secret: str) -> str:
+    """The stored hash, or a new one of the secret just verified when the hash's parameters are below the
+    configured ones (SEC-AUTH-2: a hash made with older, weaker settings is upgraded at the next sign-in)."""
+    hasher, _dummy = _hasher()
+    return hasher.hash(secret) if hasher.check_needs_rehash(stored) else stored
+
+
 def authenticate_password(username: str, password: str, source: Source) -> User:
     """Return the active user whose password matches, or raise AuthError/LockedOut (app/services/access/lockout.py)."""
     name = username.strip().lower()
@@ -57,6 +64,7 @@ def authenticate_password(username: str, password: str, source: Source) -> User:
         lockout.fail(attempt, Actor(None, source.device_id))
         raise AuthError("Wrong username or password.")
     lockout.succeed(attempt)
+    user.password_hash = _rehashed(user.password_hash, password)  # committed with the sign-in
     return user
 
 
@@ -73,6 +81,7 @@ def authenticate_badge(badge: str, pin: str, device: Device | None) -> User:
         lockout.fail(attempt, Actor(None, device.id))
         raise AuthError("Wrong badge or PIN.")
     lockout.succeed(attempt)
+    user.pin_hash = _rehashed(user.pin_hash, pin)
     return user
 
 
@@ -94,8 +103,10 @@ def change_password(user: User, current: str, new: str, actor: Actor, address: s
         if locked is not None:
             raise locked
         raise DomainError("The current password is wrong.", {"current_password": ["Wrong password."]})
-    if len(new) < 10:
-        raise DomainError("The new password is too short.", {"new_password": ["Use at least 10 characters."]})
+    found = passwords.problems(new, passwords.context_words(user.username, user.printed_name,
+                                                            db.session.scalar(select(Site.name))))
+    if found:
+        raise DomainError("Choose another new password.", {"new_password": found})
     lockout.succeed(attempt)
     user.password_hash = hash_secret(new)
     end_all_sessions(user)

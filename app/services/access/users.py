@@ -5,8 +5,9 @@ from typing import Iterable
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import User
+from app.models import Site, User
 from app.roles import ROLES
+from app.services.access import passwords
 from app.services.access.auth import hash_secret
 from app.services.core import audit
 from app.services.core.audit import Actor
@@ -14,8 +15,9 @@ from app.services.core.errors import DomainError
 
 
 def create_user(username: str, printed_name: str, roles: Iterable[str], password: str | None,
-                badge: str | None, pin: str | None, actor: Actor) -> User:
-    """Create a user; an operator with a badge needs a PIN of 4–8 digits."""
+                badge: str | None, pin: str | None, actor: Actor, policy: bool = True) -> User:
+    """Create a user; an operator with a badge needs a PIN of 4–8 digits, and a password passes the policy
+    (app/services/access/passwords.py) unless `policy` is False: only the demo's published credentials."""
     username, roles = username.strip().lower(), sorted(set(roles))
     errors: dict[str, list[str]] = {}
     if not re.fullmatch(r"[a-z0-9._-]{2,64}", username):
@@ -30,8 +32,10 @@ def create_user(username: str, printed_name: str, roles: Iterable[str], password
         errors["pin"] = ["A badge needs a PIN of 4 to 8 digits."]
     if badge and db.session.scalar(select(User).where(User.badge_id == badge)):
         errors["badge"] = ["Already assigned to another user."]
-    if password is not None and len(password) < 10:
-        errors["password"] = ["Use at least 10 characters."]
+    if password is not None and policy:
+        site = db.session.scalar(select(Site.name))
+        errors.update({"password": found} if (found := passwords.problems(
+            password, passwords.context_words(username, printed_name, site))) else {})
     if errors:
         raise DomainError("The user cannot be created.", errors)
     user = User(username=username, printed_name=printed_name.strip(), roles=" ".join(roles),
