@@ -21,7 +21,7 @@ WORDS = {"pass": "Pass", "fail": "Fail", "na": "N/A"}
 def checked_record(app, plant, make_user):
     """A submitted press check by operator1 with passes, a failure (explained) and N/As; returns (record, labels)."""
     operator = make_user("operator", username="operator1", badge="1001", pin="1234")
-    make_user("inspector", username="inspector1", password="inspector1-demo")
+    make_user("inspector", username="inspector1", password="inspector1-demo", demo=True)
     actor = Actor(operator.id)
     draft = submissions.start_submission(str(uuid.uuid4()), plant.forms["press-start-of-shift"].id,
                                          plant.stations["Press 1"].id, actor)

@@ -10,8 +10,9 @@ from tests.e2e.signin import password_sign_in
 def test_inspector_reviews_and_signs_with_password(app, make_user, make_record, tablet_context, request):
     """inspector1 opens the queue, reviews operator1's record, a wrong password is refused and counted,
     the right one signs "Reviewed", and the record leaves the queue."""
-    operator = make_user("operator", username="operator1", password="operator1-demo", badge="1001", pin="1234")
-    make_user("inspector", username="inspector1", password="inspector1-demo")
+    operator = make_user("operator", username="operator1", password="operator1-demo", badge="1001", pin="1234",
+                         demo=True)
+    make_user("inspector", username="inspector1", password="inspector1-demo", demo=True)
     record_id = make_record(operator).id
     live_server = request.getfixturevalue("live_server")
 

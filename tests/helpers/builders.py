@@ -75,9 +75,11 @@ def make_user(app):
     counter = iter(range(1, 10_000))
 
     def build(*roles: str, username: str | None = None, password: str = PASSWORD,
-              badge: str | None = None, pin: str | None = None) -> User:
+              badge: str | None = None, pin: str | None = None, demo: bool = False) -> User:
+        # demo=True: one of the demo plant's users with its published password, made as the demo makes it
+        # (without the password policy, which those passwords break on purpose).
         name = username or f"{roles[0]}{next(counter)}"
-        return create_user(name, name.title(), roles, password, badge, pin, Actor(None))
+        return create_user(name, name.title(), roles, password, badge, pin, Actor(None), policy=not demo)
     return build
 
 
