@@ -68,9 +68,13 @@ def feed_position(*candidates: str | None) -> int | None:
     """The first of `candidates` (Last-Event-ID, then ?since=) that is a feed position, 0 to MAX_ID in ASCII
     digits; None when none is. A stream given no usable position starts from a fresh snapshot: a TV that sends
     garbage is brought up to date, never refused (an EventSource stops reconnecting on an error)."""
+    position = Whole(0, MAX_ID)
     for raw in candidates:
-        if raw is not None and re.fullmatch(r"[0-9]{1,10}", raw.strip()) and int(raw) <= MAX_ID:
-            return int(raw.strip())
+        try:
+            if raw is not None:
+                return position.deserialize(raw)
+        except ValidationError:
+            continue
     return None
 
 
@@ -100,9 +104,8 @@ def posted_device_time() -> datetime | None:
 def load_form(schema: Schema) -> dict:
     """Load request.form (less the CSRF token) or raise a 422 DomainError naming each field; a field of the
     schema sent more than once is refused unless it takes a list (only the first would be read)."""
-    repeated = {name: [f"Sent {len(request.form.getlist(name))} times; send it once."] for name in request.form
-                if name in schema.fields and len(request.form.getlist(name)) > 1
-                and not isinstance(schema.fields[name], fields.List)}
+    repeated = {name: [f"Sent {len(values)} times; send it once."] for name, values in request.form.lists()
+                if len(values) > 1 and name in schema.fields and not isinstance(schema.fields[name], fields.List)}
     if repeated:
         raise DomainError("Some fields need attention.", repeated)
     data = {k: v for k, v in request.form.items() if k not in _TRANSPORT_FIELDS}

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.services.core.errors import DomainError
 from app.extensions import db
-from app.models import Device, Site, User
+from app.models import Device, User
 from app.services.core import audit
 from app.services.core.audit import Actor
 from app.services.access import lockout, passwords
@@ -103,8 +103,7 @@ def change_password(user: User, current: str, new: str, actor: Actor, address: s
         if locked is not None:
             raise locked
         raise DomainError("The current password is wrong.", {"current_password": ["Wrong password."]})
-    found = passwords.problems(new, passwords.context_words(user.username, user.printed_name,
-                                                            db.session.scalar(select(Site.name))))
+    found = passwords.problems_for(new, user.username, user.printed_name)
     if found:
         raise DomainError("Choose another new password.", {"new_password": found})
     lockout.succeed(attempt)

@@ -5,6 +5,11 @@ few plain words beat "P@ssw0rd!"), any characters, pasting allowed, never trunca
 import re
 from collections.abc import Iterable
 
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Site
+
 MIN_LENGTH = 10
 MAX_LENGTH = 256  # the sign-in and password forms take this many characters
 
@@ -54,3 +59,8 @@ def context_words(username: str, printed_name: str, site_name: str | None) -> li
     if site_name:
         words += [site_name, *site_name.split()]
     return [word for word in words if word] + ["floorbook"]
+
+
+def problems_for(password: str, username: str, printed_name: str) -> list[str]:
+    """problems() of a person's new password, with their names and the site's as its context."""
+    return problems(password, context_words(username, printed_name, db.session.scalar(select(Site.name))))

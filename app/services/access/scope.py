@@ -1,4 +1,5 @@
-"""Object scope: who may see and change which draft, record, photo, deviation and downtime. The access matrix, in one place.
+"""Object scope: who may see and change which draft, record, photo, deviation and downtime. The access matrix,
+in one place.
 
 Roles (app/roles.py) say what a person may do at all; this module says to which objects. Every view that
 reads or changes a draft, a record or a photo asks here, and an object outside the viewer's scope is
@@ -22,9 +23,9 @@ answered 404, as if it did not exist (so ids cannot be probed). The matrix (READ
 (*) The station whose work a person sees through a registered tablet: the one chosen on it, else its home
 station; none in a browser that is not a registered tablet, and for an outbox replay only the tablet's home
 (security.current_viewer). Choosing a station takes standing at a registered tablet: what an operator
-reads follows the tablet they use, never a choice made from a desk. Auditors and admins never see drafts: a draft is not a record until it is
-submitted. A deviation is a record of its own from the moment it is raised (what happened, when, the value
-then), and the readers of every station's records read every deviation.
+reads follows the tablet they use, never a choice made from a desk. Auditors and admins never see drafts: a
+draft is not a record until it is submitted. A deviation is a record of its own from the moment it is raised
+(what happened, when, the value then), and the readers of every station's records read every deviation.
 """
 from dataclasses import dataclass
 
@@ -40,8 +41,8 @@ from app.services.core.audit import Actor
 from app.services.core.errors import DomainError
 
 ALL_STATIONS = ("inspector", "supervisor", "auditor", "admin")  # read every station's records
-ANY_DRAFT = ("supervisor",)
-ANY_DOWNTIME = ("inspector", "supervisor")  # report and end downtime at any station, from any browser  # write any draft (a lead finishing a checklist someone left)
+ANY_DRAFT = ("supervisor",)  # write any draft (a lead finishing a checklist someone left)
+ANY_DOWNTIME = ("inspector", "supervisor")  # report and end downtime at any station, from any browser
 TAKE_OVER = "submission.taken_over"
 
 

@@ -5,7 +5,7 @@ from typing import Iterable
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Site, User
+from app.models import User
 from app.roles import ROLES
 from app.services.access import passwords
 from app.services.access.auth import hash_secret
@@ -32,10 +32,8 @@ def create_user(username: str, printed_name: str, roles: Iterable[str], password
         errors["pin"] = ["A badge needs a PIN of 4 to 8 digits."]
     if badge and db.session.scalar(select(User).where(User.badge_id == badge)):
         errors["badge"] = ["Already assigned to another user."]
-    if password is not None and policy:
-        site = db.session.scalar(select(Site.name))
-        errors.update({"password": found} if (found := passwords.problems(
-            password, passwords.context_words(username, printed_name, site))) else {})
+    if password is not None and policy and (found := passwords.problems_for(password, username, printed_name)):
+        errors["password"] = found
     if errors:
         raise DomainError("The user cannot be created.", errors)
     user = User(username=username, printed_name=printed_name.strip(), roles=" ".join(roles),
